@@ -1,0 +1,102 @@
+// Package backup writes the engine's tables to a snapshot file and reads
+// them back.
+//
+// A backup file is a bbolt database laid out as follows (bucket names end
+// in a slash):
+//
+//	cyberdb/
+//	  format          "cyberdb-go/1", written in the last transaction
+//	  tables          uint64 big-endian: the number of tables
+//	tables/
+//	  <name>/         one bucket per table, in byte order of the names
+//	    kind          1 byte: 1 dict, 2 list
+//	    count         uint64 big-endian: the number of entries
+//	    crc           uint32 big-endian: CRC-32C of the table, see below
+//	    empty         dicts only, when the dict holds the key "": its value
+//	    data/         dict: key -> value; list: uint64 big-endian index -> value
+//
+// The crc covers, in this order: the length of the name as a uint32
+// big-endian, the name, the kind byte, and then for each entry in key order
+// (the dict key "" first) the key length as a uint32 big-endian, the key,
+// the value length as a uint32 big-endian and the value. For a list the key
+// is the 8-byte index.
+//
+// Write builds the file next to its destination and renames it into place,
+// so a reader sees either the previous file or the new one, never a mix.
+// Read checks the page structure of the file before bbolt walks it, then
+// the format, the counts, the checksums and that every value is one
+// well-formed CBOR item; it returns all tables or an error, never part of
+// them. Stat does the same checks without keeping the values.
+//
+// Write, Read and Stat may run concurrently, in any goroutines or
+// processes; a Read that overlaps a Write of the same path returns the
+// previous file or the new one.
+package backup
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"unsafe"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
+)
+
+// Format is the format marker Write stores and Read requires.
+const Format = "cyberdb-go/1"
+
+// MaxKeySize is the longest dict key and table name, in bytes, that a
+// backup can hold.
+const MaxKeySize = engine.MaxKeySize
+
+// Bucket and key names of the layout.
+var (
+	bucketMeta   = []byte("cyberdb")
+	bucketTables = []byte("tables")
+	bucketData   = []byte("data")
+	keyFormat    = []byte("format")
+	keyTables    = []byte("tables")
+	keyKind      = []byte("kind")
+	keyCount     = []byte("count")
+	keyCRC       = []byte("crc")
+	keyEmpty     = []byte("empty")
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// digest accumulates the crc of one table.
+type digest struct {
+	sum uint32
+	buf [4]byte
+}
+
+// newDigest starts the crc of the table called name of the given kind.
+func newDigest(name string, kind engine.Kind) *digest {
+	d := &digest{}
+	d.field(bytesOf(name))
+	d.sum = crc32.Update(d.sum, castagnoli, []byte{byte(kind)})
+	return d
+}
+
+// entry adds one key and value.
+func (d *digest) entry(k, v []byte) {
+	d.field(k)
+	d.field(v)
+}
+
+// field adds b preceded by its length.
+func (d *digest) field(b []byte) {
+	binary.BigEndian.PutUint32(d.buf[:], uint32(len(b)))
+	d.sum = crc32.Update(d.sum, castagnoli, d.buf[:])
+	d.sum = crc32.Update(d.sum, castagnoli, b)
+}
+
+// bytesOf returns the bytes of s without copying; they must not be modified.
+func bytesOf(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// indexKey returns the data key of list element i.
+func indexKey(buf *[8]byte, i uint64) []byte {
+	binary.BigEndian.PutUint64(buf[:], i)
+	return buf[:]
+}

@@ -1,0 +1,88 @@
+package backup_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/backup"
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
+)
+
+// benchTables returns one dict of n keys with 64-byte values (a CBOR byte
+// string of 62 bytes).
+func benchTables(n int) ([]engine.TableData, int64) {
+	td := engine.TableData{Name: "bench", Kind: engine.KindDict, Dict: make(map[string][]byte, n)}
+	var size int64
+	for i := range n {
+		v := make([]byte, 64)
+		v[0], v[1] = 0x58, 62
+		binary.BigEndian.PutUint64(v[2:], uint64(i))
+		k := fmt.Sprintf("key-%08d", i)
+		td.Dict[k] = v
+		size += int64(len(k) + len(v))
+	}
+	return []engine.TableData{td}, size
+}
+
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"100k", 100_000}, {"1M", 1_000_000}}
+
+func BenchmarkWrite(b *testing.B) {
+	for _, bs := range benchSizes {
+		b.Run(bs.name, func(b *testing.B) {
+			if testing.Short() && bs.n > 100_000 {
+				b.Skip("large")
+			}
+			tables, size := benchTables(bs.n)
+			path := filepath.Join(b.TempDir(), "bench.cdb")
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := backup.Write(path, tables); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkRead(b *testing.B) {
+	for _, bs := range benchSizes {
+		b.Run(bs.name, func(b *testing.B) {
+			if testing.Short() && bs.n > 100_000 {
+				b.Skip("large")
+			}
+			tables, size := benchTables(bs.n)
+			path := filepath.Join(b.TempDir(), "bench.cdb")
+			if err := backup.Write(path, tables); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := backup.Read(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkStat(b *testing.B) {
+	tables, size := benchTables(100_000)
+	path := filepath.Join(b.TempDir(), "bench.cdb")
+	if err := backup.Write(path, tables); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := backup.Stat(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// applyDict dispatches the dict operations.
+func (e *Engine) applyDict(op *Op, res *Result) {
+	switch op.Code {
+	case OpDictGet, OpDictHas:
+		e.dictGet(op, res)
+	case OpDictLen:
+		e.dictLen(op, res)
+	case OpDictKeys, OpDictValues, OpDictItems:
+		e.dictItems(op, res)
+	case OpDictScan:
+		e.dictScan(op, res)
+	case OpDictUpdate:
+		e.dictUpdate(op, res)
+	case OpDictPopItem:
+		e.dictPopItem(op, res)
+	case OpDictClear:
+		e.dictClear(op, res)
+	case OpDictIncr, OpDictIncrFloat:
+		e.dictIncr(op, res)
+	case OpDictDelete, OpDictPop:
+		e.dictDelete(op, res)
+	default:
+		e.dictWrite(op, res)
+	}
+}
+
+// dictGet fills Found, and Value unless op is a Has.
+func (e *Engine) dictGet(op *Op, res *Result) {
+	t := e.read(op, KindDict, res)
+	if t == nil {
+		return
+	}
+	v, ok := t.dict[op.Key]
+	t.mu.RUnlock()
+	res.Found = ok
+	if op.Code == OpDictGet {
+		res.Value = v
+	}
+}
+
+// dictLen fills Int with the number of keys.
+func (e *Engine) dictLen(op *Op, res *Result) {
+	t := e.read(op, KindDict, res)
+	if t == nil {
+		return
+	}
+	res.Int = int64(len(t.dict))
+	t.mu.RUnlock()
+}
+
+// dictItems fills Keys, Values or both, in key order.
+func (e *Engine) dictItems(op *Op, res *Result) {
+	t := e.read(op, KindDict, res)
+	if t == nil {
+		return
+	}
+	it := items{keys: make([]string, 0, len(t.dict))}
+	if op.Code != OpDictKeys {
+		it.values = make([]cbor.RawMessage, 0, len(t.dict))
+	}
+	for k, v := range t.dict {
+		it.keys = append(it.keys, k)
+		if it.values != nil {
+			it.values = append(it.values, v)
+		}
+	}
+	t.mu.RUnlock()
+	sort.Sort(it)
+	if op.Code != OpDictValues {
+		res.Keys = it.keys
+	}
+	res.Values = it.values
+}
+
+// items sorts keys, and values along with them when present.
+type items struct {
+	keys   []string
+	values []cbor.RawMessage
+}
+
+func (it items) Len() int           { return len(it.keys) }
+func (it items) Less(i, j int) bool { return it.keys[i] < it.keys[j] }
+func (it items) Swap(i, j int) {
+	it.keys[i], it.keys[j] = it.keys[j], it.keys[i]
+	if it.values != nil {
+		it.values[i], it.values[j] = it.values[j], it.values[i]
+	}
+}
+
+// dictUpdate stores every pair of op.Keys and op.Values; a later duplicate
+// key wins.
+func (e *Engine) dictUpdate(op *Op, res *Result) {
+	if !e.checkPairs(op, res) {
+		return
+	}
+	t := e.write(op, KindDict, res)
+	if t == nil {
+		return
+	}
+	for i, k := range op.Keys {
+		t.dict[k] = op.Values[i]
+	}
+	t.mu.Unlock()
+}
+
+// dictPopItem removes the last key in sorted order.
+func (e *Engine) dictPopItem(op *Op, res *Result) {
+	t := e.write(op, KindDict, res)
+	if t == nil {
+		return
+	}
+	first := true
+	for k := range t.dict {
+		if first || strings.Compare(k, res.Key) > 0 {
+			res.Key, first = k, false
+		}
+	}
+	if !first {
+		res.Found, res.Value = true, t.dict[res.Key]
+		delete(t.dict, res.Key)
+	}
+	t.mu.Unlock()
+}
+
+// dictClear removes every key.
+func (e *Engine) dictClear(op *Op, res *Result) {
+	t := e.write(op, KindDict, res)
+	if t == nil {
+		return
+	}
+	t.dict = make(map[string][]byte)
+	t.mu.Unlock()
+}
+
+// dictDelete removes op.Key, filling Found, and Value for a Pop.
+func (e *Engine) dictDelete(op *Op, res *Result) {
+	t := e.write(op, KindDict, res)
+	if t == nil {
+		return
+	}
+	v, ok := t.dict[op.Key]
+	if ok {
+		delete(t.dict, op.Key)
+	}
+	t.mu.Unlock()
+	res.Found = ok
+	if op.Code == OpDictPop {
+		res.Value = v
+	}
+}
+
+// dictWrite applies the operations that store op.Value under op.Key.
+func (e *Engine) dictWrite(op *Op, res *Result) {
+	if !checkKey(op.Key, res) || !e.checkValue(op.Value, res) {
+		return
+	}
+	if op.Code == OpDictCAS && len(op.Old) != 0 && !e.checkValue(op.Old, res) {
+		res.Msg = "old " + res.Msg
+		return
+	}
+	t := e.write(op, KindDict, res)
+	if t == nil {
+		return
+	}
+	old, ok := t.dict[op.Key]
+	if storeDict(op, old, ok, res) {
+		t.dict[op.Key] = op.Value
+	}
+	t.mu.Unlock()
+}
+
+// storeDict fills res for a single-key write given the current value old
+// (present when ok) and reports whether op.Value is to be stored.
+func storeDict(op *Op, old []byte, ok bool, res *Result) bool {
+	switch op.Code {
+	case OpDictSet:
+		return true
+	case OpDictSetDefault:
+		res.Found, res.Value = ok, op.Value
+		if ok {
+			res.Value = old
+		}
+		return !ok
+	case OpDictCAS:
+		res.Found = casMatches(op.Old, old, ok)
+		return res.Found
+	case OpDictSetNX:
+		res.Found = !ok
+		return !ok
+	case OpDictGetAndSet:
+		res.Found, res.Value = ok, old
+		return true
+	}
+	invalid(res, "unknown dict operation code %d", op.Code)
+	return false
+}
+
+// casMatches reports whether the current value (old, present when ok)
+// equals want; an empty want means "absent".
+func casMatches(want, old []byte, ok bool) bool {
+	if len(want) == 0 {
+		return !ok
+	}
+	return ok && string(want) == string(old)
+}
