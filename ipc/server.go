@@ -1,0 +1,231 @@
+package ipc
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cyberdb-go/cyberdb/transport"
+)
+
+// Peer is a client connected to a Server, as its handshake and the kernel
+// identified it. A Peer is immutable.
+type Peer struct {
+	ClientID uint64
+	Cred     transport.Cred
+}
+
+// Handler applies requests on behalf of a Server.
+type Handler interface {
+	// Handle applies one request body from p and appends the reply body to
+	// dst. It runs inline on the stream's reader goroutine and may run
+	// concurrently for different streams and peers; req is valid only
+	// until it returns.
+	Handle(p *Peer, req []byte, dst []byte) []byte
+	// PeerClosed is called once when p's session ends, after its last
+	// Handle call has returned.
+	PeerClosed(p *Peer)
+}
+
+// ServerConfig configures a Server. The zero value of each field means
+// its default.
+type ServerConfig struct {
+	Logger *slog.Logger // nil means slog.Default()
+	// AllowUIDs and AllowGIDs admit peers besides those running as the
+	// server process's own uid.
+	AllowUIDs, AllowGIDs []uint32
+	// Limits bounds the requests the server accepts (default
+	// DefaultLimits).
+	Limits Limits
+	// KeepAlive is the interval of yamux keepalive pings; 0 turns them off.
+	KeepAlive time.Duration
+}
+
+// Server accepts clients on Unix sockets and hands their requests to a
+// Handler. Its methods are safe for concurrent use.
+type Server struct {
+	h      Handler
+	cfg    ServerConfig
+	log    *slog.Logger
+	uid    uint32        // the uid always admitted
+	closed chan struct{} // closed by Close
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex // protects the fields below
+	closing   bool
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{} // connections in their handshake
+	sessions  map[*session]struct{}
+}
+
+// NewServer returns a Server that hands requests to h.
+func NewServer(h Handler, cfg ServerConfig) *Server {
+	cfg.Limits = orDefault(cfg.Limits)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.AllowUIDs = slices.Clone(cfg.AllowUIDs)
+	cfg.AllowGIDs = slices.Clone(cfg.AllowGIDs)
+	return &Server{
+		h:         h,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		uid:       uint32(os.Getuid()),
+		closed:    make(chan struct{}),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[net.Conn]struct{}),
+		sessions:  make(map[*session]struct{}),
+	}
+}
+
+// Serve accepts connections on l until Close, which closes l, then returns
+// nil; called after Close it closes l at once. It returns an error, leaving
+// l open, if the limits are invalid or l fails for good.
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.cfg.Limits.Validate(); err != nil {
+		return err
+	}
+	if !track(s, s.listeners, l) {
+		l.Close()
+		return nil
+	}
+	defer untrack(s, s.listeners, l)
+	var backoff time.Duration
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return nil
+			}
+			if backoff, err = s.acceptFailed(err, backoff); err != nil {
+				return err
+			}
+			continue
+		}
+		backoff = 0
+		s.start(conn)
+	}
+}
+
+// acceptFailed pauses after a transient Accept error and returns the
+// next pause; any other error it returns.
+func (s *Server) acceptFailed(err error, backoff time.Duration) (time.Duration, error) {
+	if !transient(err) {
+		return 0, fmt.Errorf("cyberdb: accept: %w", err)
+	}
+	backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+	s.log.Warn("cyberdb: accept failed; retrying", "err", err, "delay", backoff)
+	select {
+	case <-time.After(backoff):
+	case <-s.closed:
+	}
+	return backoff, nil
+}
+
+// transient reports whether an Accept error may go away by itself.
+func transient(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
+
+// start serves conn on a new goroutine, unless the server is closing.
+func (s *Server) start(conn net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		conn.Close()
+		return
+	}
+	s.conns[conn] = struct{}{}
+	s.wg.Add(1)
+	go s.serveConn(conn)
+}
+
+// serveConn runs the handshake, then the session, of one connection.
+func (s *Server) serveConn(conn net.Conn) {
+	defer s.wg.Done()
+	peer, err := s.handshake(conn)
+	untrack(s, s.conns, conn)
+	if err != nil {
+		conn.Close()
+		return
+	}
+	sess, err := newSession(s, conn, peer)
+	if err != nil {
+		s.log.Error("cyberdb: cannot start session", peerAttrs(peer, err)...)
+		conn.Close()
+		return
+	}
+	if !track(s, s.sessions, sess) {
+		sess.abort(nil)
+	}
+	sess.run()
+	untrack(s, s.sessions, sess)
+}
+
+// Close stops accepting, tells every client goodbye after answering the
+// requests already read, closes every session and waits for the server's
+// goroutines. It is idempotent and safe to call concurrently.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closing = true
+	close(s.closed)
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.goodbye()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) isClosing() bool {
+	select {
+	case <-s.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// track adds v to the set m, guarded by s.mu, unless s is closing.
+func track[T comparable](s *Server, m map[T]struct{}, v T) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	m[v] = struct{}{}
+	return true
+}
+
+// untrack removes v from the set m, guarded by s.mu.
+func untrack[T comparable](s *Server, m map[T]struct{}, v T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(m, v)
+}

@@ -1,0 +1,124 @@
+package ipc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+
+	"github.com/cyberdb-go/cyberdb/transport"
+	"github.com/hashicorp/yamux"
+)
+
+// flushSize is the amount of queued replies that is written even while
+// more requests are buffered.
+const flushSize = 64 << 10
+
+// serverStream applies the requests of one stream in order, inline, and
+// writes the replies in batches: when its input is drained or the batch is
+// large.
+type serverStream struct {
+	sess *session
+	st   *yamux.Stream
+	fr   *transport.FrameReader
+	max  int    // the largest reply frame length
+	out  []byte // reply frames not yet written
+}
+
+// panicError is a Handler panic, with the stack where it happened.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("handler panic: %v", e.value) }
+
+func (ss *session) serveStream(st *yamux.Stream) {
+	defer ss.streams.Done()
+	defer ss.remove(st)
+	max := ss.srv.cfg.Limits.MaxMessageSize
+	s := &serverStream{sess: ss, st: st, fr: transport.NewFrameReader(st, max), max: max}
+	if err := s.serve(); err != nil && !ss.closed.Load() && !ss.ymx.IsClosed() {
+		ss.abort(err)
+	}
+}
+
+func (s *serverStream) serve() error {
+	for {
+		f, err := s.fr.Next()
+		if err != nil {
+			return s.readFailed(err)
+		}
+		if f.Type != frameRequest {
+			return fmt.Errorf("unexpected frame type %d", f.Type)
+		}
+		if err := s.apply(f); err != nil {
+			return err
+		}
+		if s.fr.Buffered() > 0 && len(s.out) < flushSize {
+			continue
+		}
+		if err := s.flush(); err != nil {
+			return err
+		}
+		if s.sess.closing.Load() {
+			return s.sayGoodbye()
+		}
+	}
+}
+
+// apply runs the handler on one request and queues its reply frame.
+func (s *serverStream) apply(f transport.Frame) (err error) {
+	start := len(s.out)
+	s.out = transport.AppendHeader(s.out, frameResponse, f.ID, 0)
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{value: r, stack: debug.Stack()}
+		}
+	}()
+	s.out = s.sess.srv.h.Handle(s.sess.peer, f.Body, s.out)
+	if n := len(s.out) - start - 4; n > s.max {
+		return fmt.Errorf("reply of %d bytes exceeds the limit of %d", n, s.max)
+	}
+	transport.PutHeader(s.out[start:], frameResponse, f.ID)
+	return nil
+}
+
+func (s *serverStream) flush() error {
+	if len(s.out) == 0 {
+		return nil
+	}
+	_, err := s.st.Write(s.out)
+	s.out = s.out[:0]
+	if cap(s.out) > retainOut {
+		s.out = nil
+	}
+	if err != nil {
+		return fmt.Errorf("write replies: %w", err)
+	}
+	return nil
+}
+
+// readFailed classifies a read error: nil for an orderly end, a goodbye
+// when the server is closing, the error for a malformed stream.
+func (s *serverStream) readFailed(err error) error {
+	switch {
+	case s.sess.closing.Load() && isTimeout(err):
+		return s.sayGoodbye()
+	case errors.Is(err, io.EOF):
+		return nil
+	}
+	return fmt.Errorf("read request: %w", err)
+}
+
+// sayGoodbye writes the pending replies and a Goodbye frame.
+func (s *serverStream) sayGoodbye() error {
+	s.out = transport.AppendFrame(s.out, frameGoodbye, 0, nil)
+	return s.flush()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
