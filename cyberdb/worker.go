@@ -1,0 +1,83 @@
+package cyberdb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
+	"github.com/cyberdb-go/cyberdb/ipc"
+)
+
+// worker is the role of a process attached to the leader: its calls are
+// encoded and sent over the socket.
+type worker struct {
+	db *DB
+	c  *ipc.Client
+}
+
+// attach dials the leader's socket and performs the handshake.
+func (db *DB) attach(ctx context.Context) (*worker, error) {
+	c, err := ipc.Dial(ctx, db.sockPath(), ipc.ClientConfig{
+		ClientID:  db.clientID,
+		PID:       os.Getpid(),
+		Streams:   db.opts.Streams,
+		Limits:    db.opts.limits(),
+		KeepAlive: db.opts.keepAlive(),
+		Version:   clientVersion,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &worker{db: db, c: c}, nil
+}
+
+// clientVersion overrides the protocol version clients speak, for tests
+// of version skew; 0 means ipc.ProtocolVersion.
+var clientVersion uint16
+
+// bufPool holds request encoding buffers.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// do encodes op, sends it to the leader and decodes the result.
+func (w *worker) do(ctx context.Context, op *engine.Op, res *engine.Result) error {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(buf)
+	buf.Reset()
+	if err := w.db.codec.MarshalTo(buf, op); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if n := buf.Len(); n > w.db.opts.MaxMessageSize-64 {
+		return fmt.Errorf("%w: request of %d bytes exceeds MaxMessageSize %d", ErrInvalid, n, w.db.opts.MaxMessageSize)
+	}
+	reply, err := w.c.Call(ctx, buf.Bytes())
+	if err != nil {
+		return callError(err)
+	}
+	if err := w.db.codec.Unmarshal(reply, res); err != nil {
+		return fmt.Errorf("cyberdb: malformed reply from leader: %w", err)
+	}
+	return nil
+}
+
+// putBuf returns buf to the pool unless it grew too large to keep.
+func putBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		bufPool.Put(buf)
+	}
+}
+
+// callError maps a transport failure to the public errors.
+func callError(err error) error {
+	if errors.Is(err, ipc.ErrSessionClosed) {
+		return fmt.Errorf("%w: %v", ErrLeaderLost, err)
+	}
+	return err
+}
+
+func (w *worker) isLeader() bool        { return false }
+func (w *worker) lost() <-chan struct{} { return w.c.Done() }
+func (w *worker) close() error          { return w.c.Close() }
