@@ -131,7 +131,7 @@ func (db *DB) reelect() bool {
 			r.close()
 			return false
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, ErrClosed) {
 			return false
 		}
 		db.setFatal(err)
@@ -146,6 +146,9 @@ func (db *DB) setFatal(err error) {
 	db.log.Error("cyberdb: election failed", "err", err)
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	if db.closed {
+		return
+	}
 	db.fatal = err
 	close(db.changed)
 	db.changed = make(chan struct{})
