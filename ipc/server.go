@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -15,10 +16,23 @@ import (
 )
 
 // Peer is a client connected to a Server, as its handshake and the kernel
-// identified it. A Peer is immutable.
+// identified it. ClientID and Cred never change.
 type Peer struct {
 	ClientID uint64
 	Cred     transport.Cred
+	// Mark is the Handler's to use, for instance to note, while handling
+	// p's requests, what a Flusher must wait for; the server ignores it.
+	Mark atomic.Uint64
+}
+
+// Flusher is an optional interface of a Handler whose replies may be
+// written only once something has happened, such as the writes they
+// acknowledge reaching the disk.
+type Flusher interface {
+	// Flush is called before a batch of replies to p is written, on the
+	// stream's goroutine, and may block. An error closes p's session
+	// without writing the batch.
+	Flush(p *Peer) error
 }
 
 // Handler applies requests on behalf of a Server.

@@ -89,6 +89,11 @@ func (s *serverStream) flush() error {
 	if len(s.out) == 0 {
 		return nil
 	}
+	if f, ok := s.sess.srv.h.(Flusher); ok {
+		if err := f.Flush(s.sess.peer); err != nil {
+			return fmt.Errorf("replies withheld: %w", err)
+		}
+	}
 	_, err := s.st.Write(s.out)
 	s.out = s.out[:0]
 	if cap(s.out) > retainOut {
