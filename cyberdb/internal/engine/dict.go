@@ -109,7 +109,7 @@ func (e *Engine) dictUpdate(op *Op, res *Result) {
 	for i, k := range op.Keys {
 		t.dict[k] = op.Values[i]
 	}
-	t.mu.Unlock()
+	e.done(t, op, res)
 }
 
 // dictPopItem removes the last key in sorted order.
@@ -128,7 +128,7 @@ func (e *Engine) dictPopItem(op *Op, res *Result) {
 		res.Found, res.Value = true, t.dict[res.Key]
 		delete(t.dict, res.Key)
 	}
-	t.mu.Unlock()
+	e.done(t, op, res)
 }
 
 // dictClear removes every key.
@@ -138,7 +138,7 @@ func (e *Engine) dictClear(op *Op, res *Result) {
 		return
 	}
 	t.dict = make(map[string][]byte)
-	t.mu.Unlock()
+	e.done(t, op, res)
 }
 
 // dictDelete removes op.Key, filling Found, and Value for a Pop.
@@ -151,7 +151,7 @@ func (e *Engine) dictDelete(op *Op, res *Result) {
 	if ok {
 		delete(t.dict, op.Key)
 	}
-	t.mu.Unlock()
+	e.done(t, op, res)
 	res.Found = ok
 	if op.Code == OpDictPop {
 		res.Value = v
@@ -175,7 +175,7 @@ func (e *Engine) dictWrite(op *Op, res *Result) {
 	if storeDict(op, old, ok, res) {
 		t.dict[op.Key] = op.Value
 	}
-	t.mu.Unlock()
+	e.done(t, op, res)
 }
 
 // storeDict fills res for a single-key write given the current value old

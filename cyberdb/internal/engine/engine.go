@@ -34,7 +34,16 @@ type Engine struct {
 	nextCur   atomic.Uint64      // last cursor id handed out
 
 	now func() time.Time // the clock; replaced by tests
+
+	log    LogFunc // records each change; nil when nothing is logged
+	replay uint64  // the LSN being replayed by Replay, 0 otherwise
 }
+
+// LogFunc records a change made by op with result res in the log and
+// returns its log sequence number (LSN). The engine calls it while it
+// holds the lock of the table changed, so the log's order is the order
+// in which each table changed.
+type LogFunc func(op *Op, res *Result) uint64
 
 // table is one dict or list. Values are never modified in place: a write
 // replaces the slice, so readers may keep stored slices after unlocking.
@@ -46,6 +55,7 @@ type table struct {
 	dict    map[string][]byte // when kind is KindDict
 	list    []cbor.RawMessage // when kind is KindList
 	dropped bool              // the table left the registry; retry the lookup
+	lsn     uint64            // LSN of the last logged change
 }
 
 // New returns an empty Engine that decodes and encodes values with codec
@@ -150,6 +160,47 @@ func (e *Engine) write(op *Op, kind Kind, res *Result) *table {
 		}
 		t.mu.Unlock()
 	}
+}
+
+// done logs a successful write to t and releases t's write lock.
+func (e *Engine) done(t *table, op *Op, res *Result) {
+	if res.Err == OK {
+		e.logged(&t.lsn, op, res)
+	}
+	t.mu.Unlock()
+}
+
+// logged records op in the log, or marks it replayed, and stores the LSN
+// in *lsn and res.
+func (e *Engine) logged(lsn *uint64, op *Op, res *Result) {
+	switch {
+	case e.replay != 0:
+		*lsn = e.replay
+	case e.log != nil:
+		*lsn = e.log(op, res)
+		res.LSN = *lsn
+	}
+}
+
+// SetLog makes the engine call log for every change from now on. Call it
+// before the engine is shared.
+func (e *Engine) SetLog(log LogFunc) { e.log = log }
+
+// Replay applies op, read back from the log at lsn, unless the table it
+// changes already holds that change (its LSN is not older). It logs
+// nothing. Call it only before the engine is shared.
+func (e *Engine) Replay(op *Op, lsn uint64) Result {
+	var res Result
+	e.mu.RLock()
+	t := e.tables[op.Table]
+	e.mu.RUnlock()
+	if t != nil && t.lsn >= lsn {
+		return res
+	}
+	e.replay = lsn
+	e.Apply(op, &res)
+	e.replay = 0
+	return res
 }
 
 // checkValue reports whether v may be stored, recording the reason in res

@@ -89,7 +89,7 @@ func (e *Engine) listPut(op *Op, res *Result) {
 	case OpListInsert:
 		t.list = slices.Insert(t.list, pyClamp(op.Index, len(t.list)), op.Value)
 	}
-	t.mu.Unlock()
+	e.done(t, op, res)
 }
 
 // listPutMany stores op.Values at the end or in place of a slice.
@@ -109,7 +109,7 @@ func (e *Engine) listPutMany(op *Op, res *Result) {
 		t.list = slices.Replace(t.list, i, j, op.Values...)
 		t.shrink()
 	}
-	t.mu.Unlock()
+	e.done(t, op, res)
 }
 
 // listRemove applies the operations that remove elements or reorder them.
@@ -137,7 +137,7 @@ func (e *Engine) listRemove(op *Op, res *Result) {
 		t.list = nil
 	}
 	t.shrink()
-	t.mu.Unlock()
+	e.done(t, op, res)
 }
 
 // pop removes the element at index i into res.Value.

@@ -30,7 +30,7 @@ func (e *Engine) dictIncr(op *Op, res *Result) {
 	if v != nil {
 		t.dict[op.Key] = v
 	}
-	t.mu.Unlock()
+	e.done(t, op, res)
 }
 
 // incrInt returns the encoding of old+op.Delta and fills res.Int, or

@@ -109,6 +109,9 @@ type Op struct {
 	// Client and Seq identify a write for deduplication of retries.
 	Client uint64 `cbor:"17,keyasint,omitempty"`
 	Seq    uint64 `cbor:"18,keyasint,omitempty"`
+	// Ack tells the leader that every write of Client below this sequence
+	// number has been answered, so their results may be forgotten.
+	Ack uint64 `cbor:"19,keyasint,omitempty"`
 }
 
 // ErrCode is the outcome class of an operation; the public package maps
@@ -145,6 +148,9 @@ type Result struct {
 	Float  float64           `cbor:"9,keyasint,omitempty"`
 	Cursor uint64            `cbor:"10,keyasint,omitempty"`
 	Tables []TableInfo       `cbor:"11,keyasint,omitempty"`
+	// LSN is the log sequence number the leader's log gave a write (0 when
+	// nothing was logged); it never travels.
+	LSN uint64 `cbor:"-"`
 }
 
 // TableInfo names a table and its kind.
@@ -159,6 +165,9 @@ type TableInfo struct {
 type TableData struct {
 	Name string
 	Kind Kind
+	// LSN is the log sequence number of the last logged operation that
+	// changed the table (0 if none): replay skips records up to it.
+	LSN  uint64
 	Dict map[string][]byte
 	List [][]byte
 }

@@ -31,6 +31,7 @@ func (t *table) data() (TableData, bool) {
 	td := TableData{Name: t.name, Kind: t.kind}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	td.LSN = t.lsn
 	if t.dropped {
 		return td, false
 	}
@@ -74,7 +75,7 @@ func fromData(td TableData) *table {
 	if td.Name == "" {
 		return nil
 	}
-	t := &table{name: td.Name, kind: td.Kind}
+	t := &table{name: td.Name, kind: td.Kind, lsn: td.LSN}
 	switch td.Kind {
 	case KindDict:
 		t.dict = maps.Clone(td.Dict)

@@ -22,7 +22,7 @@ func (e *Engine) listSort(op *Op, res *Result) {
 	if keys := e.sortKeys(t, op.Field, res); keys != nil {
 		sortByKeys(t.list, keys, op.Reverse)
 	}
-	t.mu.Unlock()
+	e.done(t, op, res)
 }
 
 // keyKind classifies a sort key.

@@ -16,6 +16,7 @@ func (e *Engine) createTable(op *Op, res *Result) {
 	old := e.tables[t.name]
 	if old == nil {
 		e.tables[t.name] = t
+		e.logged(&t.lsn, op, res)
 	}
 	e.mu.Unlock()
 	if old != nil {
@@ -120,7 +121,11 @@ func (e *Engine) dropTable(op *Op, res *Result) {
 	}
 	e.mu.Lock()
 	t := e.tables[op.Table]
-	delete(e.tables, op.Table)
+	if t != nil {
+		delete(e.tables, op.Table)
+		var lsn uint64
+		e.logged(&lsn, op, res)
+	}
 	e.mu.Unlock()
 	if t == nil {
 		noTable(res, op.Table)
