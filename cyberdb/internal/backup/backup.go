@@ -5,18 +5,23 @@
 // in a slash):
 //
 //	cyberdb/
-//	  format          "cyberdb-go/1", written in the last transaction
+//	  format          "cyberdb-go/2", written in the last transaction
 //	  tables          uint64 big-endian: the number of tables
+//	  lsn             uint64 big-endian: Meta.LSN
+//	  clients         Meta.Clients, absent when empty
+//	  crc             uint32 big-endian: CRC-32C of lsn followed by clients
 //	tables/
 //	  <name>/         one bucket per table, in byte order of the names
 //	    kind          1 byte: 1 dict, 2 list
+//	    lsn           uint64 big-endian: engine.TableData.LSN
 //	    count         uint64 big-endian: the number of entries
 //	    crc           uint32 big-endian: CRC-32C of the table, see below
 //	    empty         dicts only, when the dict holds the key "": its value
 //	    data/         dict: key -> value; list: uint64 big-endian index -> value
 //
-// The crc covers, in this order: the length of the name as a uint32
-// big-endian, the name, the kind byte, and then for each entry in key order
+// The crc of a table covers, in this order: the length of the name as a
+// uint32 big-endian, the name, the kind byte, the 8 bytes of lsn, and then
+// for each entry in key order
 // (the dict key "" first) the key length as a uint32 big-endian, the key,
 // the value length as a uint32 big-endian and the value. For a list the key
 // is the 8-byte index.
@@ -42,7 +47,17 @@ import (
 )
 
 // Format is the format marker Write stores and Read requires.
-const Format = "cyberdb-go/1"
+const Format = "cyberdb-go/2"
+
+// Meta is the store-wide state a backup file holds besides its tables.
+type Meta struct {
+	// LSN is the log sequence number at which the snapshot began: the
+	// log records up to it are reflected in the tables.
+	LSN uint64
+	// Clients is opaque state of the caller, such as what deduplicates
+	// retried writes. Read returns nil for an empty one.
+	Clients []byte
+}
 
 // MaxKeySize is the longest dict key and table name, in bytes, that a
 // backup can hold.
@@ -59,6 +74,8 @@ var (
 	keyCount     = []byte("count")
 	keyCRC       = []byte("crc")
 	keyEmpty     = []byte("empty")
+	keyLSN       = []byte("lsn")
+	keyClients   = []byte("clients")
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -69,12 +86,20 @@ type digest struct {
 	buf [4]byte
 }
 
-// newDigest starts the crc of the table called name of the given kind.
-func newDigest(name string, kind engine.Kind) *digest {
+// newDigest starts the crc of the table called name of the given kind and
+// LSN.
+func newDigest(name string, kind engine.Kind, lsn uint64) *digest {
 	d := &digest{}
 	d.field(bytesOf(name))
 	d.sum = crc32.Update(d.sum, castagnoli, []byte{byte(kind)})
+	d.sum = crc32.Update(d.sum, castagnoli, binary.BigEndian.AppendUint64(nil, lsn))
 	return d
+}
+
+// metaSum returns the crc of the store-wide state.
+func metaSum(lsn uint64, clients []byte) uint32 {
+	sum := crc32.Checksum(binary.BigEndian.AppendUint64(nil, lsn), castagnoli)
+	return crc32.Update(sum, castagnoli, clients)
 }
 
 // entry adds one key and value.

@@ -42,7 +42,7 @@ func BenchmarkWrite(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := backup.Write(path, tables); err != nil {
+				if err := backup.Write(path, tables, backup.Meta{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -58,13 +58,13 @@ func BenchmarkRead(b *testing.B) {
 			}
 			tables, size := benchTables(bs.n)
 			path := filepath.Join(b.TempDir(), "bench.cdb")
-			if err := backup.Write(path, tables); err != nil {
+			if err := backup.Write(path, tables, backup.Meta{}); err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(size)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := backup.Read(path); err != nil {
+				if _, _, err := backup.Read(path); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -75,7 +75,7 @@ func BenchmarkRead(b *testing.B) {
 func BenchmarkStat(b *testing.B) {
 	tables, size := benchTables(100_000)
 	path := filepath.Join(b.TempDir(), "bench.cdb")
-	if err := backup.Write(path, tables); err != nil {
+	if err := backup.Write(path, tables, backup.Meta{}); err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(size)

@@ -41,7 +41,7 @@ func readMutated(t *testing.T, what string, b []byte, want []engine.TableData) b
 // whether Read rejected the file.
 func readCheck(t *testing.T, what, path string, want []engine.TableData) bool {
 	t.Helper()
-	got, err := backup.Read(path)
+	got, _, err := backup.Read(path)
 	if err == nil {
 		if len(got) != len(want) {
 			t.Fatalf("%s: accepted with %d tables, want %d", what, len(got), len(want))
@@ -228,7 +228,7 @@ func TestRead_Tampered(t *testing.T) {
 		}, `table "d": entry 0 has key`},
 		{"crc missing", func(tb, _ *bolt.Bucket) error {
 			return tb.Bucket([]byte("d")).Delete([]byte("crc"))
-		}, `table "d": kind, count or crc is missing`},
+		}, `table "d": kind, lsn, count or crc is missing`},
 		{"huge count", func(tb, _ *bolt.Bucket) error {
 			return tb.Bucket([]byte("d")).Put([]byte("count"), key(1<<40))
 		}, `table "d": 1099511627776 entries cannot fit`},
@@ -253,12 +253,27 @@ func TestRead_Tampered(t *testing.T) {
 		{"no table count", func(_, meta *bolt.Bucket) error {
 			return meta.Delete([]byte("tables"))
 		}, "table count of 0 bytes"},
+		{"table lsn changed", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("d")).Put([]byte("lsn"), key(5))
+		}, `table "d": checksum mismatch`},
+		{"table lsn missing", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("l")).Delete([]byte("lsn"))
+		}, `table "l": kind, lsn, count or crc is missing`},
+		{"store lsn changed", func(_, meta *bolt.Bucket) error {
+			return meta.Put([]byte("lsn"), key(5))
+		}, "store checksum mismatch"},
+		{"clients added", func(_, meta *bolt.Bucket) error {
+			return meta.Put([]byte("clients"), []byte{1})
+		}, "store checksum mismatch"},
+		{"store crc missing", func(_, meta *bolt.Bucket) error {
+			return meta.Delete([]byte("crc"))
+		}, "the store's lsn or crc is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeSample(t, smallTables(t))
 			tamper(t, path, tt.fn)
-			got, err := backup.Read(path)
+			got, _, err := backup.Read(path)
 			if !errors.Is(err, backup.ErrCorrupt) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want ErrCorrupt with %q", err, tt.want)
 			}

@@ -102,7 +102,7 @@ func diffTable(got, want engine.TableData) error {
 func writeSample(t testing.TB, tables []engine.TableData) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data.cdb")
-	if err := backup.Write(path, tables); err != nil {
+	if err := backup.Write(path, tables, backup.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	return path

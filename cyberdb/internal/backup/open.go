@@ -17,10 +17,10 @@ import (
 const openTimeout = time.Second
 
 // view opens the backup at path read-only, checks its structure and format
-// and calls fn with a read transaction, the file size and the number of
-// tables the file declares. A panic or memory fault inside bbolt, which a
+// and calls fn with a read transaction, the file size and what the cyberdb
+// bucket declares. A panic or memory fault inside bbolt, which a
 // damaged file could still cause, is reported as ErrCorrupt.
-func view(path string, fn func(tx *bolt.Tx, size int64, tables uint64) error) (err error) {
+func view(path string, fn func(tx *bolt.Tx, size int64, h *fileHeader) error) (err error) {
 	db, f, size, err := openDB(path)
 	if err != nil {
 		return err
@@ -36,11 +36,11 @@ func view(path string, fn func(tx *bolt.Tx, size int64, tables uint64) error) (e
 		if err := verifyTree(f, size, db.Info().PageSize, tx.ID()); err != nil {
 			return err
 		}
-		n, err := checkMeta(tx)
+		h, err := checkMeta(tx)
 		if err != nil {
 			return err
 		}
-		return fn(tx, size, n)
+		return fn(tx, size, h)
 	})
 }
 

@@ -12,50 +12,68 @@ import (
 // the count a file of a given size can honestly claim.
 const minEntrySize = elementSize + 2
 
-// Read returns the tables stored at path by Write, sorted by name. It
-// returns all of them or an error: os.ErrNotExist (wrapped) when there is
+// Read returns the tables stored at path by Write, sorted by name, and the
+// store-wide meta. It returns all of them or an error: os.ErrNotExist (wrapped) when there is
 // no file, ErrForeign when the file is not a backup of this format, and
 // ErrCorrupt when its pages, counts, checksums or values are damaged. It
 // waits up to a second for a process holding the file open for writing.
 // The value slices of the result are freshly allocated and owned by the
 // caller.
-func Read(path string) ([]engine.TableData, error) {
+func Read(path string) ([]engine.TableData, Meta, error) {
 	var tables []engine.TableData
-	err := view(path, func(tx *bolt.Tx, size int64, n uint64) error {
-		return eachTable(tx, size, n, func(t *tableReader) error {
+	var meta Meta
+	err := view(path, func(tx *bolt.Tx, size int64, h *fileHeader) error {
+		meta = Meta{LSN: h.lsn, Clients: bytes.Clone(h.clients)}
+		return eachTable(tx, size, h.tables, func(t *tableReader) error {
 			td, err := t.load()
 			tables = append(tables, td)
 			return err
 		})
 	})
 	if err != nil {
-		return nil, readError(path, err)
+		return nil, Meta{}, readError(path, err)
 	}
-	return tables, nil
+	return tables, meta, nil
 }
 
-// checkMeta checks the cyberdb bucket and returns the number of tables it
-// declares.
-func checkMeta(tx *bolt.Tx) (uint64, error) {
+// fileHeader is what the cyberdb bucket declares.
+type fileHeader struct {
+	tables  uint64 // the number of tables
+	lsn     uint64
+	clients []byte // valid during the transaction; nil if none
+}
+
+// checkMeta checks the cyberdb bucket and returns what it declares.
+func checkMeta(tx *bolt.Tx) (*fileHeader, error) {
 	mb := tx.Bucket(bucketMeta)
 	if mb == nil {
 		if tx.Bucket(bucketTables) != nil {
-			return 0, corrupt("the cyberdb bucket is missing")
+			return nil, corrupt("the cyberdb bucket is missing")
 		}
-		return 0, foreign("a bbolt database without a cyberdb bucket")
+		return nil, foreign("a bbolt database without a cyberdb bucket")
 	}
 	format := mb.Get(keyFormat)
 	switch {
 	case format == nil:
-		return 0, corrupt("no format marker: the file was not completely written")
+		return nil, corrupt("no format marker: the file was not completely written")
 	case string(format) != Format:
-		return 0, foreign("format %q, this build reads %q", clip(string(format)), Format)
+		return nil, foreign("format %q, this build reads %q", clip(string(format)), Format)
 	}
-	n := mb.Get(keyTables)
-	if len(n) != 8 {
-		return 0, corrupt("table count of %d bytes", len(n))
+	n, lsn, crc := mb.Get(keyTables), mb.Get(keyLSN), mb.Get(keyCRC)
+	switch {
+	case len(n) != 8:
+		return nil, corrupt("table count of %d bytes", len(n))
+	case len(lsn) != 8 || len(crc) != 4:
+		return nil, corrupt("the store's lsn or crc is missing")
 	}
-	return binary.BigEndian.Uint64(n), nil
+	h := &fileHeader{tables: binary.BigEndian.Uint64(n), lsn: binary.BigEndian.Uint64(lsn), clients: mb.Get(keyClients)}
+	if got, want := metaSum(h.lsn, h.clients), binary.BigEndian.Uint32(crc); got != want {
+		return nil, corrupt("store checksum mismatch: stored %08x, computed %08x", want, got)
+	}
+	if h.clients != nil && len(h.clients) == 0 {
+		h.clients = nil
+	}
+	return h, nil
 }
 
 // eachTable calls fn for every table, in name order, and checks that there
@@ -95,6 +113,7 @@ func eachTable(tx *bolt.Tx, size int64, n uint64, fn func(*tableReader) error) e
 type tableReader struct {
 	name  string
 	kind  engine.Kind
+	lsn   uint64
 	count uint64
 	crc   uint32
 	empty []byte // the value of the dict key "", nil if none
@@ -125,7 +144,7 @@ func openTable(name []byte, b *bolt.Bucket, size int64) (*tableReader, error) {
 
 // header reads the keys of the table bucket b, rejecting unknown ones.
 func (t *tableReader) header(b *bolt.Bucket) error {
-	var have [3]bool
+	var have [4]bool
 	var prev []byte
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -139,6 +158,8 @@ func (t *tableReader) header(b *bolt.Bucket) error {
 			t.count, have[1] = binary.BigEndian.Uint64(v), true
 		case bytes.Equal(k, keyCRC) && len(v) == 4:
 			t.crc, have[2] = binary.BigEndian.Uint32(v), true
+		case bytes.Equal(k, keyLSN) && len(v) == 8:
+			t.lsn, have[3] = binary.BigEndian.Uint64(v), true
 		case bytes.Equal(k, keyEmpty) && v != nil:
 			t.empty = v
 		default:
@@ -146,8 +167,8 @@ func (t *tableReader) header(b *bolt.Bucket) error {
 		}
 		prev = k
 	}
-	if !have[0] || !have[1] || !have[2] {
-		return corrupt("kind, count or crc is missing")
+	if !have[0] || !have[1] || !have[2] || !have[3] {
+		return corrupt("kind, lsn, count or crc is missing")
 	}
 	return nil
 }
@@ -156,7 +177,7 @@ func (t *tableReader) header(b *bolt.Bucket) error {
 // the count and the checksum. The slices passed to fn are valid only
 // during the transaction.
 func (t *tableReader) each(fn func(k, v []byte)) error {
-	d := newDigest(t.name, t.kind)
+	d := newDigest(t.name, t.kind, t.lsn)
 	var n uint64
 	if t.empty != nil {
 		if err := t.entry(d, n, nil, nil, t.empty); err != nil {
@@ -205,7 +226,7 @@ func (t *tableReader) entry(d *digest, n uint64, prev, k, v []byte) error {
 
 // load reads the table into memory.
 func (t *tableReader) load() (engine.TableData, error) {
-	td := engine.TableData{Name: t.name, Kind: t.kind}
+	td := engine.TableData{Name: t.name, Kind: t.kind, LSN: t.lsn}
 	var a arena
 	if t.kind == engine.KindDict {
 		td.Dict = make(map[string][]byte, t.count)

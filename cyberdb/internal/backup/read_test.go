@@ -17,7 +17,7 @@ import (
 )
 
 func TestRead_NotExist(t *testing.T) {
-	_, err := backup.Read(filepath.Join(t.TempDir(), "missing.cdb"))
+	_, _, err := backup.Read(filepath.Join(t.TempDir(), "missing.cdb"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("got %v, want ErrNotExist", err)
 	}
@@ -76,13 +76,13 @@ func TestRead_Foreign(t *testing.T) {
 				}
 				return b.Put([]byte("format"), []byte("cyberdb-go/9"))
 			})
-		}, `format "cyberdb-go/9", this build reads "cyberdb-go/1"`},
+		}, `format "cyberdb-go/9", this build reads "cyberdb-go/2"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "data.cdb")
 			tt.make(t, path)
-			got, err := backup.Read(path)
+			got, _, err := backup.Read(path)
 			if !errors.Is(err, backup.ErrForeign) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want ErrForeign with %q", err, tt.want)
 			}
@@ -112,7 +112,7 @@ func TestRead_Locked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	_, err = backup.Read(path)
+	_, _, err = backup.Read(path)
 	if err == nil || !strings.Contains(err.Error(), "locked by a writer") {
 		t.Fatalf("got %v, want a lock timeout", err)
 	}
@@ -150,7 +150,7 @@ func TestRead_WhileWriting(t *testing.T) {
 	version := func(v int) []engine.TableData {
 		return []engine.TableData{dict(t, "a", 500, 30+v%20), list(t, "b", 500+v, 30)}
 	}
-	if err := backup.Write(path, version(0)); err != nil {
+	if err := backup.Write(path, version(0), backup.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	const versions = 20
@@ -161,7 +161,7 @@ func TestRead_WhileWriting(t *testing.T) {
 		defer wg.Done()
 		defer close(done)
 		for v := 1; v <= versions; v++ {
-			if err := backup.Write(path, version(v)); err != nil {
+			if err := backup.Write(path, version(v), backup.Meta{}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -174,7 +174,7 @@ func TestRead_WhileWriting(t *testing.T) {
 			stop = true
 		default:
 		}
-		got, err := backup.Read(path)
+		got, _, err := backup.Read(path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,7 @@ func branchFile(t *testing.T) (string, []byte) {
 		td.Dict[fmt.Sprintf("key-%06d", i)] = v
 	}
 	path := filepath.Join(t.TempDir(), "b.cdb")
-	if err := Write(path, []engine.TableData{td}); err != nil {
+	if err := Write(path, []engine.TableData{td}, Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -135,7 +135,7 @@ func TestVerify_Damage(t *testing.T) {
 			if err := os.WriteFile(path, tt.fn(t, b), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Read(path)
+			_, _, err := Read(path)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)

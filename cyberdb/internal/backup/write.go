@@ -21,34 +21,34 @@ const commitBytes = 16 << 20
 // besides its key and value.
 const entryOverhead = 16
 
-// Write stores tables in a backup file at path, replacing any previous one
+// Write stores tables and meta in a backup file at path, replacing any previous one
 // atomically: it builds path+".tmp", commits it with fsync, renames it over
 // path and syncs the directory. On any error it removes the temporary file
 // and leaves path untouched. It rejects empty, duplicate or over-long names,
 // keys over MaxKeySize and values that are not one well-formed CBOR item.
 // Concurrent Writes to the same path fail fast rather than interleave;
 // Write never modifies tables.
-func Write(path string, tables []engine.TableData) error {
-	if err := write(path, tables); err != nil {
+func Write(path string, tables []engine.TableData, meta Meta) error {
+	if err := write(path, tables, meta); err != nil {
 		return fmt.Errorf("cyberdb: write backup %s: %w", path, err)
 	}
 	return nil
 }
 
-func write(path string, tables []engine.TableData) error {
+func write(path string, tables []engine.TableData, meta Meta) error {
 	order, err := sortTables(tables)
 	if err != nil {
 		return err
 	}
 	tmp := path + ".tmp"
-	db, f, err := createTmp(tmp, mmapSize(tables))
+	db, f, err := createTmp(tmp, mmapSize(tables)+len(meta.Clients))
 	if err != nil {
 		if f != nil {
 			_ = os.Remove(tmp)
 		}
 		return err
 	}
-	err = fill(db, order)
+	err = fill(db, order, meta)
 	if err == nil {
 		err = trim(db, f)
 	}
@@ -157,8 +157,8 @@ func openLocked(name string, flag int) (*os.File, error) {
 	return f, nil
 }
 
-// fill writes the tables into db.
-func fill(db *bolt.DB, order []*engine.TableData) error {
+// fill writes the tables and meta into db.
+func fill(db *bolt.DB, order []*engine.TableData, meta Meta) error {
 	w := &writer{db: db}
 	if err := w.begin(); err != nil {
 		return err
@@ -172,7 +172,7 @@ func fill(db *bolt.DB, order []*engine.TableData) error {
 			return fmt.Errorf("table %q: %w", t.Name, err)
 		}
 	}
-	return w.finish(len(order))
+	return w.finish(len(order), meta)
 }
 
 // trim cuts the file to the pages in use, dropping the slack bbolt

@@ -42,7 +42,7 @@ func TestWrite_RoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeSample(t, tt.tables)
-			got, err := backup.Read(path)
+			got, _, err := backup.Read(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +55,7 @@ func TestWrite_RoundTrip(t *testing.T) {
 func TestWrite_Unsorted(t *testing.T) {
 	tables := sample(t)
 	rev := []engine.TableData{tables[2], tables[0], tables[1]}
-	got, err := backup.Read(writeSample(t, rev))
+	got, _, err := backup.Read(writeSample(t, rev))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestWrite_Invalid(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "data.cdb")
-			err := backup.Write(path, tt.tables)
+			err := backup.Write(path, tt.tables, backup.Meta{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "cyberdb: write backup ") {
 				t.Fatalf("got %v, want an error containing %q", err, tt.want)
 			}
@@ -97,10 +97,10 @@ func TestWrite_Invalid(t *testing.T) {
 func TestWrite_Replaces(t *testing.T) {
 	path := writeSample(t, sample(t))
 	want := []engine.TableData{list(t, "only", 3, 30)}
-	if err := backup.Write(path, want); err != nil {
+	if err := backup.Write(path, want, backup.Meta{}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := backup.Read(path)
+	got, _, err := backup.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,11 +119,11 @@ func TestWrite_StaleTmp(t *testing.T) {
 	if err := os.WriteFile(path+".tmp", []byte("left over from a crash"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := backup.Write(path, sample(t)); err != nil {
+	if err := backup.Write(path, sample(t), backup.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	noFile(t, path+".tmp")
-	if _, err := backup.Read(path); err != nil {
+	if _, _, err := backup.Read(path); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -138,14 +138,14 @@ func TestWrite_Busy(t *testing.T) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	err = backup.Write(path, nil)
+	err = backup.Write(path, nil, backup.Meta{})
 	if err == nil || !strings.Contains(err.Error(), "another Write to the same path is in progress") {
 		t.Fatalf("got %v, want a busy error", err)
 	}
 	if _, err := os.Stat(path + ".tmp"); err != nil {
 		t.Fatalf("the other writer's file was removed: %v", err)
 	}
-	got, err := backup.Read(path)
+	got, _, err := backup.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestWrite_ParentIsFile(t *testing.T) {
 	if err := os.WriteFile(parent, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := backup.Write(filepath.Join(parent, "data.cdb"), sample(t))
+	err := backup.Write(filepath.Join(parent, "data.cdb"), sample(t), backup.Meta{})
 	if !errors.Is(err, syscall.ENOTDIR) {
 		t.Fatalf("got %v, want ENOTDIR", err)
 	}
@@ -171,10 +171,10 @@ func TestWrite_DiskFull(t *testing.T) {
 	t.Cleanup(func() { _ = unix.Unmount(dir, 0) })
 	path := filepath.Join(dir, "data.cdb")
 	old := []engine.TableData{dict(t, "small", 10, 30)}
-	if err := backup.Write(path, old); err != nil {
+	if err := backup.Write(path, old, backup.Meta{}); err != nil {
 		t.Fatal(err)
 	}
-	err := backup.Write(path, []engine.TableData{dict(t, "big", 2000, 100)})
+	err := backup.Write(path, []engine.TableData{dict(t, "big", 2000, 100)}, backup.Meta{})
 	if err == nil {
 		t.Fatal("Write succeeded on a full disk")
 	}
@@ -183,7 +183,7 @@ func TestWrite_DiskFull(t *testing.T) {
 	}
 	t.Log(err)
 	noFile(t, path+".tmp")
-	got, err := backup.Read(path)
+	got, _, err := backup.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,18 +197,18 @@ func TestWrite_ReadOnlyDir(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "data.cdb")
 	old := sample(t)
-	if err := backup.Write(path, old); err != nil {
+	if err := backup.Write(path, old, backup.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(dir, 0o500); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
-	err := backup.Write(path, nil)
+	err := backup.Write(path, nil, backup.Meta{})
 	if !errors.Is(err, fs.ErrPermission) {
 		t.Fatalf("got %v, want a permission error", err)
 	}
-	got, err := backup.Read(path)
+	got, _, err := backup.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}

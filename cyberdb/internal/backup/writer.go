@@ -102,14 +102,14 @@ func (w *writer) table(t *engine.TableData) error {
 	if t.Kind == engine.KindDict {
 		n = len(t.Dict)
 	}
-	if err := putHeader(tb, t.Kind, n); err != nil {
+	if err := putHeader(tb, t, n); err != nil {
 		return err
 	}
 	if w.data, err = tb.CreateBucket(bucketData); err != nil {
 		return err
 	}
 	w.data.FillPercent = 1
-	d := newDigest(t.Name, t.Kind)
+	d := newDigest(t.Name, t.Kind, t.LSN)
 	if t.Kind == engine.KindDict {
 		err = w.dict(t.Dict, d)
 	} else {
@@ -121,9 +121,12 @@ func (w *writer) table(t *engine.TableData) error {
 	return w.tableBucket().Put(keyCRC, binary.BigEndian.AppendUint32(nil, d.sum))
 }
 
-// putHeader stores the kind and count of a table.
-func putHeader(tb *bolt.Bucket, kind engine.Kind, n int) error {
-	if err := tb.Put(keyKind, []byte{byte(kind)}); err != nil {
+// putHeader stores the kind, LSN and count n of table t.
+func putHeader(tb *bolt.Bucket, t *engine.TableData, n int) error {
+	if err := tb.Put(keyKind, []byte{byte(t.Kind)}); err != nil {
+		return err
+	}
+	if err := tb.Put(keyLSN, binary.BigEndian.AppendUint64(nil, t.LSN)); err != nil {
 		return err
 	}
 	return tb.Put(keyCount, binary.BigEndian.AppendUint64(nil, uint64(n)))
@@ -233,15 +236,31 @@ func clip(s string) string {
 	return s[:max] + "..."
 }
 
-// finish stores the table count and the format marker, which makes the
-// file readable, and commits.
-func (w *writer) finish(tables int) error {
+// finish stores the table count, meta and the format marker, which makes
+// the file readable, and commits.
+func (w *writer) finish(tables int, meta Meta) error {
 	mb := w.tx.Bucket(bucketMeta)
 	if err := mb.Put(keyTables, binary.BigEndian.AppendUint64(nil, uint64(tables))); err != nil {
+		return err
+	}
+	if err := putMeta(mb, meta); err != nil {
 		return err
 	}
 	if err := mb.Put(keyFormat, []byte(Format)); err != nil {
 		return err
 	}
 	return w.commit()
+}
+
+// putMeta stores meta in the cyberdb bucket mb.
+func putMeta(mb *bolt.Bucket, meta Meta) error {
+	if err := mb.Put(keyLSN, binary.BigEndian.AppendUint64(nil, meta.LSN)); err != nil {
+		return err
+	}
+	if len(meta.Clients) > 0 {
+		if err := mb.Put(keyClients, meta.Clients); err != nil {
+			return err
+		}
+	}
+	return mb.Put(keyCRC, binary.BigEndian.AppendUint32(nil, metaSum(meta.LSN, meta.Clients)))
 }

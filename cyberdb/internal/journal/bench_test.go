@@ -1,0 +1,84 @@
+package journal
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// BenchmarkGroupCommit measures appenders that each append a 64-byte
+// record and wait for its commit, on the disk of the test's temporary
+// directory, with fsync.
+func BenchmarkGroupCommit(b *testing.B) {
+	for _, appenders := range []int{1, 16, 64} {
+		b.Run(fmt.Sprintf("appenders=%d", appenders), func(b *testing.B) {
+			j := openTest(b, Options{})
+			r := make([]byte, 64)
+			ctx := context.Background()
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for w := range appenders {
+				n := b.N / appenders
+				if w < b.N%appenders {
+					n++
+				}
+				wg.Go(func() {
+					for range n {
+						if err := j.Wait(ctx, j.Append(r)); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			secs := time.Since(start).Seconds()
+			commits := float64(j.commits.Load())
+			b.ReportMetric(float64(b.N)/secs, "records/s")
+			b.ReportMetric(commits/secs, "commits/s")
+			b.ReportMetric(float64(b.N)/max(commits, 1), "records/commit")
+		})
+	}
+}
+
+// BenchmarkEmptyCommit measures a bbolt commit that changes nothing: the
+// cost of the meta page write and its fsync.
+func BenchmarkEmptyCommit(b *testing.B) {
+	for _, noSync := range []bool{false, true} {
+		b.Run(fmt.Sprintf("nosync=%v", noSync), func(b *testing.B) {
+			j := openTest(b, Options{NoSync: noSync})
+			for b.Loop() {
+				if err := j.db.Update(func(*bolt.Tx) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAppend measures Append alone while the committer writes
+// without fsync: serially, and from parallel goroutines.
+func BenchmarkAppend(b *testing.B) {
+	for _, parallel := range []bool{false, true} {
+		b.Run(fmt.Sprintf("parallel=%v", parallel), func(b *testing.B) {
+			j := openTest(b, Options{NoSync: true})
+			r := make([]byte, 64)
+			if !parallel {
+				for b.Loop() {
+					j.Append(r)
+				}
+				return
+			}
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					j.Append(r)
+				}
+			})
+		})
+	}
+}
