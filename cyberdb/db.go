@@ -25,7 +25,9 @@ type DB struct {
 	log      *slog.Logger
 	codec    *ipc.Codec
 	lock     *lockFile
+	members  *members
 	clientID uint64
+	seqs     *sequencer
 	done     chan struct{} // closed by Close
 	wg       sync.WaitGroup
 	cur      atomic.Pointer[roleRef] // the role calls go to; nil while electing or closed
@@ -35,6 +37,7 @@ type DB struct {
 	changed chan struct{} // closed and replaced when role changes
 	closed  bool
 	fatal   error // why electing fails for good, e.g. a version mismatch
+	leading bool  // the role last reported to Options.OnRoleChange
 }
 
 // roleRef boxes a role for atomic.Pointer.
@@ -76,6 +79,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	r, err := db.elect(ctx)
 	if err != nil {
 		db.lock.close()
+		db.members.leave(func() {})
 		return nil, err
 	}
 	db.setRole(r)
@@ -93,13 +97,20 @@ func newDB(dir string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := joinMembers(dir)
+	if err != nil {
+		lock.close()
+		return nil, err
+	}
 	return &DB{
+		members:  m,
 		dir:      dir,
 		opts:     o,
 		log:      o.Logger.With("cyberdb", dir, "pid", os.Getpid()),
 		codec:    codec,
 		lock:     lock,
 		clientID: newClientID(),
+		seqs:     newSequencer(),
 		done:     make(chan struct{}),
 		changed:  make(chan struct{}),
 	}, nil
@@ -150,16 +161,41 @@ func (db *DB) Close() error {
 	if r != nil {
 		err = r.close()
 	}
+	err = errors.Join(err, db.members.leave(db.removeMemory))
 	return errors.Join(err, db.lock.close())
+}
+
+// removeMemory deletes the tmpfs files of a None store when its last
+// process closes it.
+func (db *DB) removeMemory() {
+	if db.opts.Durability != None {
+		return
+	}
+	if f, err := db.storeFiles(); err == nil && f.memory != "" {
+		os.RemoveAll(f.memory)
+	}
 }
 
 // setRole installs r and wakes callers waiting for a role. It reports
 // false, installing nothing, once the DB is closed.
 func (db *DB) setRole(r role) bool {
+	changed, ok := db.installRole(r)
+	if changed && db.opts.OnRoleChange != nil {
+		db.opts.OnRoleChange(r.isLeader())
+	}
+	return ok
+}
+
+// installRole is setRole without the notification; it reports whether
+// the process's leadership changed.
+func (db *DB) installRole(r role) (changed, ok bool) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if db.closed {
-		return false
+		return false, false
+	}
+	if r != nil && r.isLeader() != db.leading {
+		db.leading, changed = r.isLeader(), true
 	}
 	db.role = r
 	db.fatal = nil
@@ -169,7 +205,7 @@ func (db *DB) setRole(r role) bool {
 	}
 	close(db.changed)
 	db.changed = make(chan struct{})
-	return true
+	return changed, true
 }
 
 // current returns the role to send calls to, waiting while an election
@@ -199,16 +235,19 @@ func (db *DB) current(ctx context.Context) (role, error) {
 }
 
 // do sends op to the current role and turns the result into an error.
-// Reads interrupted by the loss of the leader are retried on the next
-// one; an interrupted write returns ErrLeaderLost, since it may have been
-// applied.
+// A call interrupted by the loss of the leader is retried on the next
+// one until ctx ends. A write sent to a leader over the socket carries a
+// sequence number, which it keeps across retries, so that the leader
+// applies it once and a retry gets the original result.
 func (db *DB) do(ctx context.Context, op *engine.Op, res *engine.Result) error {
 	op.Client = db.clientID
+	defer db.endWrite(op)
 	for {
 		r, err := db.current(ctx)
 		if err != nil {
 			return err
 		}
+		db.number(op, r)
 		err = r.do(ctx, op, res)
 		if err == nil {
 			return resultError(res)
@@ -216,10 +255,52 @@ func (db *DB) do(ctx context.Context, op *engine.Op, res *engine.Result) error {
 		if errors.Is(err, ErrLeaderLost) && db.isClosed() {
 			return ErrClosed
 		}
-		if !errors.Is(err, ErrLeaderLost) || !readOnly(op.Code) {
+		if !errors.Is(err, ErrLeaderLost) {
+			return err
+		}
+		if err := db.awaitChange(ctx, r); err != nil {
 			return err
 		}
 		*res = engine.Result{}
+	}
+}
+
+// number gives a write bound for another process its sequence number,
+// or refreshes the acknowledgement of a retried one.
+func (db *DB) number(op *engine.Op, r role) {
+	switch {
+	case readOnly(op.Code):
+	case op.Seq != 0:
+		op.Ack = db.seqs.ack()
+	case !r.isLeader():
+		op.Seq, op.Ack = db.seqs.begin()
+	}
+}
+
+// endWrite marks a numbered write answered.
+func (db *DB) endWrite(op *engine.Op) {
+	if op.Seq != 0 {
+		db.seqs.end(op.Seq)
+	}
+}
+
+// awaitChange waits until the role is no longer r, or ctx ends.
+func (db *DB) awaitChange(ctx context.Context, r role) error {
+	for {
+		db.mu.Lock()
+		cur, ch, closed := db.role, db.changed, db.closed
+		db.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
+		if cur != r {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%w; retrying until the context ended: %w", ErrLeaderLost, ctx.Err())
+		}
 	}
 }
 

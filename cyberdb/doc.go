@@ -34,17 +34,36 @@
 //
 // When the leader process exits, its clients notice at once (or, for a
 // hung leader, after the keepalive timeout), one of them takes the lock,
-// restores from the backup file and serves the rest. Reads in flight are
-// retried on the new leader; writes in flight return ErrLeaderLost, since
-// they may or may not have been applied.
+// restores from the snapshot and the log, and serves the rest. Calls in
+// flight are retried on the new leader until their context ends. Every
+// write a client sends carries its client id and a sequence number, and
+// the leader keeps the results of recent writes with its log, so a
+// retried write is applied exactly once, even across a takeover, and
+// returns its original result.
 //
 // # Durability
 //
-// The leader snapshots every table to the backup file (default data.cdb
-// in the directory) every Options.BackupInterval (default 5 minutes) and
-// when it closes. A snapshot is consistent: it never holds a table half
-// changed. A leader that is killed loses the writes since its last
-// snapshot. Save and Load export and import the whole store.
+// Options.Durability chooses when a write is acknowledged. The leader
+// keeps a snapshot of every table in a bbolt file (default data.cdb in
+// the directory) and, except in Snapshot mode, a log of the writes since
+// (data.cdb.log); a restore is the snapshot plus a replay of the log, and
+// each snapshot (every Options.BackupInterval and at Close) trims the log.
+// What each mode loses when something crashes:
+//
+//	mode      a client process   the leader process            the machine
+//	Always    nothing            nothing acknowledged           nothing acknowledged
+//	Interval  nothing            at most CommitInterval (100ms) at most CommitInterval
+//	Snapshot  nothing            writes since the last snapshot writes since the last snapshot
+//	None      nothing            writes of the last moment (ms) everything
+//
+// A client process that crashes loses only its own unanswered calls, which
+// may or may not have been applied. A graceful Close of the leader loses
+// nothing in any mode: it commits, snapshots, and hands over at once. In
+// Always mode concurrent writes share one fsync (group commit), and a write
+// that cannot be made durable (a full disk) fails with ErrIO and is undone
+// in memory; in Interval mode writes fail with ErrIO while the log cannot
+// be committed. A damaged end of the log is detected; what precedes it is
+// restored and the loss is logged.
 //
 // # Caveats
 //

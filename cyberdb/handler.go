@@ -2,9 +2,12 @@ package cyberdb
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
+	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/backup"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
@@ -21,8 +24,15 @@ func (l *leader) Handle(p *ipc.Peer, req []byte, dst []byte) []byte {
 	} else {
 		op.Client = p.ClientID
 		l.apply(&op, &res, p.Cred.UID == uint32(os.Geteuid()))
+		raise(&p.Mark, res.LSN)
 	}
 	return l.encodeResult(dst, &res)
+}
+
+// Flush holds a batch of replies to p until the writes they acknowledge
+// are durable, in Always mode. It implements ipc.Flusher.
+func (l *leader) Flush(p *ipc.Peer) error {
+	return l.waitDurable(context.Background(), p.Mark.Load())
 }
 
 // PeerClosed releases what a client process held. It implements
@@ -35,16 +45,85 @@ func (l *leader) PeerClosed(p *ipc.Peer) {
 // operations that read or write backup files, which only processes of
 // the leader's own user may ask for.
 func (l *leader) apply(op *engine.Op, res *engine.Result, owner bool) {
-	switch op.Code {
-	case engine.OpSave, engine.OpLoad:
+	switch {
+	case op.Code == engine.OpSave || op.Code == engine.OpLoad:
 		if !owner {
 			fail(res, engine.ErrInvalid, "only processes of the leader's user may save or load backup files")
 			return
 		}
 		l.applyFile(op, res)
-	default:
+	case readOnly(op.Code) || op.Code == engine.OpCloseCursor:
 		l.eng.Apply(op, res)
+	default:
+		l.write(op, res)
 	}
+}
+
+// write applies a change once per (client, sequence number): a retried
+// write gets the result of its first application.
+func (l *leader) write(op *engine.Op, res *engine.Result) {
+	if op.Seq != 0 {
+		c := l.dedup.Load().client(op.Client)
+		if prev, done := c.begin(op.Seq, op.Ack); done {
+			*res = prev // with its LSN, so the reply waits until it is durable
+			return
+		}
+		defer c.finish(op.Seq, res)
+	}
+	if err := l.writable(); err != nil {
+		fail(res, engine.ErrIO, "%v", err)
+		return
+	}
+	l.gate.RLock()
+	defer l.gate.RUnlock()
+	l.eng.Apply(op, res)
+}
+
+// writable returns an error while writes cannot be made durable: in
+// Interval mode until the log commits again, in Always mode for a moment
+// after a failed commit.
+func (l *leader) writable() error {
+	if l.j == nil {
+		return nil
+	}
+	if time.Now().UnixNano() < l.failedUntil.Load() {
+		return fmt.Errorf("writes are refused for a moment after a failed commit: %v", l.j.Err())
+	}
+	if l.db.opts.Durability != Always {
+		return l.j.Err()
+	}
+	return nil
+}
+
+// waitDurable waits, in Always mode, until the change at lsn is durable.
+// When the commit fails it undoes in memory every change not durable.
+func (l *leader) waitDurable(ctx context.Context, lsn uint64) error {
+	if lsn == 0 || l.j == nil || l.db.opts.Durability != Always {
+		return nil
+	}
+	err := l.j.Wait(ctx, lsn)
+	if err != nil && ctx.Err() == nil {
+		l.recoverCommit(err)
+	}
+	return err
+}
+
+// recoverCommit handles a failed commit in Always mode: it drops the
+// changes that were not committed and reloads the tables from disk, so
+// that memory holds only durable writes, then refuses writes for a moment.
+func (l *leader) recoverCommit(cause error) {
+	l.gate.Lock()
+	defer l.gate.Unlock()
+	if l.j.Last() == l.j.Durable() {
+		return // another caller recovered already
+	}
+	l.db.log.Error("cyberdb: log commit failed; undoing the writes not committed", "err", cause)
+	l.failedUntil.Store(time.Now().Add(time.Second).UnixNano())
+	durable := l.j.Discard()
+	if _, err := l.reload(); err != nil {
+		l.db.log.Error("cyberdb: reload after a failed commit", "err", err)
+	}
+	l.j.SetNext(durable)
 }
 
 func (l *leader) applyFile(op *engine.Op, res *engine.Result) {
@@ -82,6 +161,16 @@ func (l *leader) encodeResult(dst []byte, res *engine.Result) []byte {
 		l.db.codec.MarshalTo(buf, res)
 	}
 	return buf.Bytes()
+}
+
+// raise sets *v to lsn if lsn is greater.
+func raise(v *atomic.Uint64, lsn uint64) {
+	for {
+		old := v.Load()
+		if lsn <= old || v.CompareAndSwap(old, lsn) {
+			return
+		}
+	}
 }
 
 // fail sets res to an error with a formatted message.

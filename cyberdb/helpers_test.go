@@ -22,7 +22,15 @@ func testOptions() *cyberdb.Options {
 // openLeader opens a fresh store, which makes this DB its leader.
 func openLeader(t testing.TB, dir string) *cyberdb.DB {
 	t.Helper()
-	db, err := cyberdb.Open(dir, testOptions())
+	return openLeaderWith(t, dir, func(*cyberdb.Options) {})
+}
+
+// openLeaderWith is openLeader with options adjusted by set.
+func openLeaderWith(t testing.TB, dir string, set func(*cyberdb.Options)) *cyberdb.DB {
+	t.Helper()
+	o := testOptions()
+	set(o)
+	db, err := cyberdb.Open(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}

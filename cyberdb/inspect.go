@@ -14,7 +14,7 @@ type TableStat struct {
 // that is damaged or not a backup. Do not call it on the live backup file
 // of a running leader from the leader's own process.
 func InspectBackup(path string) ([]TableStat, error) {
-	tables, err := backup.Read(path)
+	tables, _, err := backup.Read(path)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/backup"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/journal"
 	"github.com/cyberdb-go/cyberdb/ipc"
 	"github.com/cyberdb-go/cyberdb/transport"
 )
@@ -21,37 +21,60 @@ import (
 // its own calls to the engine directly and serves the other processes.
 type leader struct {
 	db     *DB
+	files  files
 	eng    *engine.Engine
+	j      *journal.Journal // the operation log; nil in Snapshot mode
+	dedup  atomic.Pointer[dedup]
 	srv    *ipc.Server
 	closed atomic.Bool
 	stop   chan struct{} // closed by close to end the backup loop
 	wg     sync.WaitGroup
-	saveMu sync.Mutex // serializes snapshots and loads
+
+	// gate is held shared by every write and exclusively while the
+	// tables are replaced (Load, or recovery from a failed commit).
+	gate        sync.RWMutex
+	failedUntil atomic.Int64 // UnixNano until which writes are refused after a failed commit
+	saveMu      sync.Mutex   // serializes snapshots
 }
 
-// lead restores the tables from the backup file and starts serving. The
-// caller holds the lock.
+// lead restores the tables from the snapshot and the log and starts
+// serving. The caller holds the lock.
 func (db *DB) lead() (*leader, error) {
-	tables, err := backup.Read(db.opts.BackupPath)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("cyberdb: restore from %s: %w", db.opts.BackupPath, err)
-	}
-	l := &leader{db: db, eng: engine.New(db.codec), stop: make(chan struct{})}
-	l.eng.Restore(tables)
-	ln, err := db.listen()
+	f, err := db.storeFiles()
 	if err != nil {
 		return nil, err
 	}
+	l := &leader{db: db, files: f, eng: engine.New(db.codec), stop: make(chan struct{})}
+	last, err := l.restore()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.openLog(last); err != nil {
+		return nil, err
+	}
+	if err := l.serve(); err != nil {
+		l.closeLog()
+		return nil, err
+	}
+	db.log.Info("cyberdb: leading", "durability", db.opts.Durability, "backup", f.backup, "lsn", last)
+	return l, nil
+}
+
+// serve listens on the socket and starts the server and the backups.
+func (l *leader) serve() error {
+	ln, err := l.db.listen()
+	if err != nil {
+		return err
+	}
 	l.srv = ipc.NewServer(l, ipc.ServerConfig{
-		Logger:    db.log,
-		AllowUIDs: db.opts.AllowUIDs,
-		AllowGIDs: db.opts.AllowGIDs,
-		Limits:    db.opts.limits(),
-		KeepAlive: db.opts.keepAlive(),
+		Logger:    l.db.log,
+		AllowUIDs: l.db.opts.AllowUIDs,
+		AllowGIDs: l.db.opts.AllowGIDs,
+		Limits:    l.db.opts.limits(),
+		KeepAlive: l.db.opts.keepAlive(),
 	})
 	l.start(ln)
-	db.log.Info("cyberdb: leading", "tables", len(tables), "backup", db.opts.BackupPath)
-	return l, nil
+	return nil
 }
 
 // listen replaces a stale socket with a fresh listening one.
@@ -99,43 +122,36 @@ func (l *leader) backupLoop() {
 		case <-l.stop:
 			return
 		case <-t.C:
-			if err := l.snapshot(l.db.opts.BackupPath); err != nil {
+			if err := l.snapshot(l.files.backup); err != nil {
 				l.db.log.Error("cyberdb: backup failed; the previous backup is kept", "err", err)
 			}
 		}
 	}
 }
 
-// snapshot writes a consistent copy of every table to path.
-func (l *leader) snapshot(path string) error {
-	l.saveMu.Lock()
-	defer l.saveMu.Unlock()
-	start := time.Now()
-	tables := l.eng.Snapshot()
-	if err := backup.Write(path, tables); err != nil {
-		return err
-	}
-	l.db.log.Debug("cyberdb: snapshot written", "path", path, "tables", len(tables), "took", time.Since(start))
-	return nil
-}
-
-// load replaces every table with the content of the backup file at path.
-// A file that cannot be read leaves the tables untouched.
+// load replaces every table with the content of the backup file at path
+// and makes that the store's snapshot at once, so that the log never
+// replays older writes over it. A file that cannot be read leaves the
+// tables untouched.
 func (l *leader) load(path string) error {
-	l.saveMu.Lock()
-	defer l.saveMu.Unlock()
-	tables, err := backup.Read(path)
+	tables, _, err := backup.Read(path)
 	if err != nil {
 		return err
 	}
+	for i := range tables {
+		tables[i].LSN = 0
+	}
+	l.gate.Lock()
+	defer l.gate.Unlock()
 	l.eng.Restore(tables)
-	return nil
+	return l.snapshot(l.files.backup)
 }
 
 func (l *leader) isLeader() bool        { return true }
 func (l *leader) lost() <-chan struct{} { return nil }
 
-// do applies the leader's own calls without a socket or encoding.
+// do applies the leader's own calls without a socket or encoding, and in
+// Always mode returns once the change is durable.
 func (l *leader) do(ctx context.Context, op *engine.Op, res *engine.Result) error {
 	if l.closed.Load() {
 		return ErrClosed
@@ -144,10 +160,15 @@ func (l *leader) do(ctx context.Context, op *engine.Op, res *engine.Result) erro
 		return err
 	}
 	l.apply(op, res, true)
+	if err := l.waitDurable(ctx, res.LSN); err != nil {
+		*res = engine.Result{}
+		fail(res, engine.ErrIO, "%v", err)
+	}
 	return nil
 }
 
-// close stops serving, writes the final snapshot and releases the lock.
+// close stops serving, writes the final snapshot, closes the log and
+// releases the lock.
 func (l *leader) close() error {
 	if l.closed.Swap(true) {
 		return nil
@@ -155,8 +176,16 @@ func (l *leader) close() error {
 	err := l.srv.Close()
 	close(l.stop)
 	l.wg.Wait()
-	if serr := l.snapshot(l.db.opts.BackupPath); serr != nil {
+	if serr := l.snapshot(l.files.backup); serr != nil {
 		err = errors.Join(err, fmt.Errorf("cyberdb: final snapshot: %w", serr))
 	}
+	err = errors.Join(err, l.closeLog())
 	return errors.Join(err, l.db.lock.unlock())
+}
+
+func (l *leader) closeLog() error {
+	if l.j == nil {
+		return nil
+	}
+	return l.j.Close()
 }

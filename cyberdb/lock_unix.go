@@ -24,6 +24,21 @@ func prepareDir(dir string, shared bool) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cyberdb: create directory: %w", err)
 	}
+	if err := checkOwned(dir); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return fmt.Errorf("cyberdb: stat directory: %w", err)
+	}
+	if !shared && st.Mode&0o077 != 0 {
+		return fmt.Errorf("cyberdb: directory %s has mode %04o; it must not be accessible to other users (chmod 0700), or set Options.AllowUIDs/AllowGIDs to share it", dir, st.Mode&0o777)
+	}
+	return checkLocalFS(dir)
+}
+
+// checkOwned returns an error unless this process's user owns dir.
+func checkOwned(dir string) error {
 	var st unix.Stat_t
 	if err := unix.Stat(dir, &st); err != nil {
 		return fmt.Errorf("cyberdb: stat directory: %w", err)
@@ -31,10 +46,7 @@ func prepareDir(dir string, shared bool) error {
 	if uid := uint32(os.Geteuid()); st.Uid != uid {
 		return fmt.Errorf("cyberdb: directory %s is owned by uid %d, not by this process's uid %d", dir, st.Uid, uid)
 	}
-	if !shared && st.Mode&0o077 != 0 {
-		return fmt.Errorf("cyberdb: directory %s has mode %04o; it must not be accessible to other users (chmod 0700), or set Options.AllowUIDs/AllowGIDs to share it", dir, st.Mode&0o777)
-	}
-	return checkLocalFS(dir)
+	return nil
 }
 
 // Magic numbers of network file systems (statfs f_type).
@@ -115,4 +127,49 @@ func removeStaleSocket(path string) error {
 		return fmt.Errorf("cyberdb: remove stale socket: %w", err)
 	}
 	return nil
+}
+
+// members is a file every open DB of a store holds a shared flock on, so
+// that the last one to close can tell it is the last.
+type members struct {
+	f *os.File
+}
+
+// joinMembers takes a shared lock on dir/members, close-on-exec.
+func joinMembers(dir string) (*members, error) {
+	path := filepath.Join(dir, "members")
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cyberdb: open %s: %w", path, err)
+	}
+	m := &members{f: os.NewFile(uintptr(fd), path)}
+	if err := flockRetry(fd, unix.LOCK_SH); err != nil {
+		m.f.Close()
+		return nil, fmt.Errorf("cyberdb: lock %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// leave releases the shared lock and reports whether this was the last
+// member; if so, last runs while no other process can join.
+func (m *members) leave(last func()) error {
+	defer m.f.Close()
+	fd := int(m.f.Fd())
+	if err := unix.Flock(fd, unix.LOCK_UN); err != nil {
+		return err
+	}
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
+		last()
+	}
+	return nil
+}
+
+// flockRetry is flock retried when a signal interrupts it.
+func flockRetry(fd, how int) error {
+	for {
+		err := unix.Flock(fd, how)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
 }

@@ -29,6 +29,11 @@ var children = map[string]func(ctx context.Context, db *cyberdb.DB) error{
 	"counter": childCounter,
 }
 
+// durabilities names the modes for CDB_DURABILITY.
+var durabilities = map[string]cyberdb.Durability{
+	"Interval": cyberdb.Interval, "Always": cyberdb.Always, "Snapshot": cyberdb.Snapshot, "None": cyberdb.None,
+}
+
 func runChild(role string) int {
 	f, ok := children[role]
 	if !ok {
@@ -41,6 +46,9 @@ func runChild(role string) int {
 		opts.BackupInterval = d
 	}
 	opts.Logger = ctest.Logger()
+	if v := os.Getenv("CDB_DURABILITY"); v != "" {
+		opts.Durability = durabilities[v]
+	}
 	db, err := cyberdb.Open(os.Getenv("CDB_DIR"), opts)
 	if err != nil {
 		fmt.Printf("open-error %v\n", err)

@@ -17,6 +17,12 @@ type Options struct {
 	// to. Default: "data.cdb" in the store's directory. A relative path is
 	// taken relative to the directory.
 	BackupPath string
+	// Durability chooses when a write is acknowledged and what a crash
+	// can lose; the default is Interval.
+	Durability Durability
+	// CommitInterval is the period of log commits in Interval mode.
+	// Default 100 ms.
+	CommitInterval time.Duration
 	// BackupInterval is the period of the leader's snapshots; they are also
 	// taken when the leader closes. Default 5 minutes. Negative disables the
 	// periodic snapshots but not the one at Close.
@@ -43,6 +49,11 @@ type Options struct {
 	// peer credentials (SO_PEERCRED) are the only gate.
 	AllowUIDs []uint32
 	AllowGIDs []uint32
+	// OnRoleChange, if set, is called with true when this process becomes
+	// the leader and with false when it stops being the leader (after Open
+	// and during takeovers, not at Close). It runs on a library goroutine
+	// and must not block for long.
+	OnRoleChange func(leader bool)
 	// Logger receives the leader's and client's log records. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -52,6 +63,8 @@ type Options struct {
 func DefaultOptions() *Options {
 	return &Options{
 		BackupPath:     "data.cdb",
+		Durability:     Interval,
+		CommitInterval: 100 * time.Millisecond,
 		BackupInterval: 5 * time.Minute,
 		OpenTimeout:    10 * time.Second,
 		LockTimeout:    2 * time.Second,
@@ -78,6 +91,9 @@ func (o *Options) withDefaults(dir string) (Options, error) {
 // merge copies o's set fields over the defaults d.
 func (o *Options) merge(d Options) Options {
 	pick(&d.BackupPath, o.BackupPath)
+	pick(&d.Durability, o.Durability)
+	pick(&d.CommitInterval, o.CommitInterval)
+	d.OnRoleChange = o.OnRoleChange
 	pick(&d.BackupInterval, o.BackupInterval)
 	pick(&d.OpenTimeout, o.OpenTimeout)
 	pick(&d.LockTimeout, o.LockTimeout)
@@ -102,6 +118,10 @@ func pick[T comparable](dst *T, v T) {
 
 func (o *Options) validate() error {
 	switch {
+	case o.Durability < Interval || o.Durability > None:
+		return fmt.Errorf("%w: unknown Durability %d", ErrInvalid, o.Durability)
+	case o.CommitInterval <= 0:
+		return fmt.Errorf("%w: CommitInterval %v is not positive", ErrInvalid, o.CommitInterval)
 	case o.OpenTimeout < 0:
 		return fmt.Errorf("%w: OpenTimeout %v is negative", ErrInvalid, o.OpenTimeout)
 	case o.LockTimeout < 0:

@@ -110,16 +110,16 @@ func TestProcess_StaleSocketAndLock(t *testing.T) {
 	must(t, late.Stop(childTimeout))
 }
 
-// TestProcess_RestoreEqualsLastSnapshot kills a leader that writes
-// continuously and checks that the next leader restores exactly the last
-// snapshot, which holds only acknowledged writes.
+// TestProcess_RestoreEqualsLastSnapshot kills a leader in Snapshot mode
+// that writes continuously and checks that the next leader restores
+// exactly the last snapshot, which holds only acknowledged writes.
 func TestProcess_RestoreEqualsLastSnapshot(t *testing.T) {
 	dir := ctest.Dir(t)
-	w := ctest.StartChild(t, "counter", "CDB_DIR="+dir, "CDB_BACKUP_INTERVAL=20ms")
+	w := ctest.StartChild(t, "counter", "CDB_DIR="+dir, "CDB_BACKUP_INTERVAL=20ms", "CDB_DURABILITY=Snapshot")
 	w.Expect("open leader=true", childTimeout)
 	path := filepath.Join(dir, "data.cdb")
 	ctest.Eventually(t, childTimeout, "a snapshot holding a write", func() bool {
-		tables, err := backup.Read(path)
+		tables, _, err := backup.Read(path)
 		return err == nil && len(tables) == 1 && len(tables[0].Dict) == 1
 	})
 	acked := 0
@@ -132,9 +132,9 @@ func TestProcess_RestoreEqualsLastSnapshot(t *testing.T) {
 			acked = max(acked, n)
 		}
 	}
-	tables, err := backup.Read(path)
+	tables, _, err := backup.Read(path)
 	must(t, err)
-	db := openLeader(t, dir)
+	db := openLeaderWith(t, dir, func(o *cyberdb.Options) { o.Durability = cyberdb.Snapshot })
 	ctx := testCtx(t)
 	d, err := db.Dict(ctx, "c")
 	must(t, err)

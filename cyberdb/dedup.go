@@ -1,0 +1,137 @@
+package cyberdb
+
+import (
+	"sync"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
+)
+
+// dedup remembers the results of clients' writes by (client id, sequence
+// number), so that a write retried after a lost reply, even on a new
+// leader, is applied once and answered with its original result. A
+// client's results are forgotten once it acknowledges them (Op.Ack).
+type dedup struct {
+	mu      sync.Mutex // protects clients
+	clients map[uint64]*clientWrites
+}
+
+// clientWrites is the write history of one client.
+type clientWrites struct {
+	mu      sync.Mutex               // protects the fields below
+	ack     uint64                   // results of writes below this are forgotten
+	results map[uint64]engine.Result // by sequence number
+	running map[uint64]chan struct{} // writes being applied now; closed when done
+}
+
+func newDedup() *dedup {
+	return &dedup{clients: make(map[uint64]*clientWrites)}
+}
+
+// client returns the history of client id, creating it.
+func (d *dedup) client(id uint64) *clientWrites {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.clients[id]
+	if c == nil {
+		c = &clientWrites{results: make(map[uint64]engine.Result), running: make(map[uint64]chan struct{})}
+		d.clients[id] = c
+	}
+	return c
+}
+
+// begin claims write seq. It returns the earlier result and true when the
+// write was already applied, waiting for it if it is being applied now;
+// otherwise the caller applies it and calls finish.
+func (c *clientWrites) begin(seq, ack uint64) (engine.Result, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.forget(ack)
+	for {
+		if res, ok := c.results[seq]; ok {
+			return res, true
+		}
+		wait, ok := c.running[seq]
+		if !ok {
+			c.running[seq] = make(chan struct{})
+			return engine.Result{}, false
+		}
+		c.mu.Unlock()
+		<-wait
+		c.mu.Lock()
+	}
+}
+
+// finish records the result of write seq and wakes its duplicates.
+func (c *clientWrites) finish(seq uint64, res *engine.Result) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.results[seq] = *res
+	if wait, ok := c.running[seq]; ok {
+		close(wait)
+		delete(c.running, seq)
+	}
+}
+
+// forget drops the results the client has acknowledged.
+func (c *clientWrites) forget(ack uint64) {
+	if ack <= c.ack {
+		return
+	}
+	c.ack = ack
+	for seq := range c.results {
+		if seq < ack {
+			delete(c.results, seq)
+		}
+	}
+}
+
+// record stores a result read back from the log or a snapshot.
+func (d *dedup) record(client, seq uint64, res engine.Result) {
+	c := d.client(client)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if seq >= c.ack {
+		c.results[seq] = res
+	}
+}
+
+// savedWrites is the form of a client's history in a snapshot.
+type savedWrites struct {
+	Client  uint64                   `cbor:"1,keyasint"`
+	Ack     uint64                   `cbor:"2,keyasint,omitempty"`
+	Results map[uint64]engine.Result `cbor:"3,keyasint,omitempty"`
+}
+
+// save copies every client's history for a snapshot.
+func (d *dedup) save() []savedWrites {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]savedWrites, 0, len(d.clients))
+	for id, c := range d.clients {
+		c.mu.Lock()
+		s := savedWrites{Client: id, Ack: c.ack, Results: make(map[uint64]engine.Result, len(c.results))}
+		for seq, r := range c.results {
+			s.Results[seq] = r
+		}
+		c.mu.Unlock()
+		if len(s.Results) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// load adds the histories of a snapshot.
+func (d *dedup) load(saved []savedWrites) {
+	for _, s := range saved {
+		c := d.client(s.Client)
+		c.mu.Lock()
+		c.ack = max(c.ack, s.Ack)
+		for seq, r := range s.Results {
+			if seq >= c.ack {
+				c.results[seq] = r
+			}
+		}
+		c.mu.Unlock()
+	}
+}

@@ -1,0 +1,189 @@
+package cyberdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/backup"
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/journal"
+)
+
+// record is one entry of the operation log: a write and its result, so
+// that replay rebuilds the tables and the deduplication of retries.
+type record struct {
+	Op  engine.Op     `cbor:"1,keyasint"`
+	Res engine.Result `cbor:"2,keyasint"`
+}
+
+// files are the paths the leader persists to.
+type files struct {
+	backup string // the snapshot
+	log    string // the operation log; empty when the mode keeps none
+	memory string // the tmpfs directory of a None store, removed with it
+}
+
+// storeFiles returns where the store's snapshot and log live.
+func (db *DB) storeFiles() (files, error) {
+	f := files{backup: db.opts.BackupPath}
+	if db.opts.Durability == None {
+		dir, err := memoryDir(db.dir)
+		if err != nil {
+			return f, err
+		}
+		f = files{backup: filepath.Join(dir, "data.cdb"), memory: dir}
+	}
+	if db.opts.Durability.logged() {
+		f.log = f.backup + ".log"
+	}
+	return f, nil
+}
+
+// replayFunc calls fn for each log record after a given LSN and returns
+// the last LSN read.
+type replayFunc func(after uint64, fn func(lsn uint64, rec []byte) error) (uint64, error)
+
+// restore fills the engine and the deduplication state from the snapshot
+// and the log file, and returns the last LSN restored.
+func (l *leader) restore() (uint64, error) {
+	return l.restoreWith(func(after uint64, fn func(uint64, []byte) error) (uint64, error) {
+		return journal.Replay(l.files.log, after, l.db.opts.LockTimeout, fn)
+	})
+}
+
+// reload is restore while this leader has the log open.
+func (l *leader) reload() (uint64, error) {
+	return l.restoreWith(l.j.ReplayOpen)
+}
+
+// restoreWith is restore reading the log with replay.
+func (l *leader) restoreWith(replay replayFunc) (uint64, error) {
+	tables, meta, err := backup.Read(l.files.backup)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("cyberdb: restore from %s: %w", l.files.backup, err)
+	}
+	l.eng.Restore(tables)
+	d := newDedup()
+	if len(meta.Clients) > 0 {
+		var saved []savedWrites
+		if err := l.db.codec.Unmarshal(meta.Clients, &saved); err != nil {
+			return 0, fmt.Errorf("cyberdb: restore from %s: %w: client table: %v", l.files.backup, ErrCorrupt, err)
+		}
+		d.load(saved)
+	}
+	l.dedup.Store(d)
+	if l.files.log == "" {
+		return meta.LSN, nil
+	}
+	return l.replay(replay, meta.LSN)
+}
+
+// replay applies the log records after lsn to the engine.
+func (l *leader) replay(replay replayFunc, after uint64) (uint64, error) {
+	n := 0
+	last, err := replay(after, func(lsn uint64, rec []byte) error {
+		n++
+		return l.replayRecord(lsn, rec)
+	})
+	var tail *journal.TailError
+	if errors.As(err, &tail) {
+		l.db.log.Error("cyberdb: the log ends in damaged records; restored what precedes them", "log", l.files.log, "lost", tail.Error())
+		err = nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cyberdb: replay %s: %w", l.files.log, err)
+	}
+	l.db.log.Info("cyberdb: log replayed", "records", n, "after", after, "last", last)
+	return max(last, after), nil
+}
+
+// replayRecord applies one log record.
+func (l *leader) replayRecord(lsn uint64, b []byte) error {
+	var rec record
+	if err := l.db.codec.Unmarshal(b, &rec); err != nil {
+		return fmt.Errorf("%w: log record %d: %v", ErrCorrupt, lsn, err)
+	}
+	l.eng.Replay(&rec.Op, lsn)
+	if rec.Op.Seq != 0 {
+		l.dedup.Load().record(rec.Op.Client, rec.Op.Seq, rec.Res)
+	}
+	return nil
+}
+
+// openLog opens the operation log for appending after last and makes the
+// engine log every change to it.
+func (l *leader) openLog(last uint64) error {
+	if l.files.log == "" {
+		return nil
+	}
+	o := journal.Options{
+		Path:    l.files.log,
+		NoSync:  l.db.opts.Durability == None,
+		Timeout: l.db.opts.LockTimeout,
+		Logger:  l.db.log,
+	}
+	if l.db.opts.Durability == Interval {
+		o.Interval = l.db.opts.CommitInterval
+	}
+	j, err := journal.Open(o)
+	if err != nil {
+		return fmt.Errorf("cyberdb: open log: %w", err)
+	}
+	j.SetNext(last)
+	l.j = j
+	l.eng.SetLog(l.logChange)
+	return nil
+}
+
+// logChange encodes a change for the log; the engine calls it while it
+// holds the changed table's lock.
+func (l *leader) logChange(op *engine.Op, res *engine.Result) uint64 {
+	b, err := l.db.codec.Marshal(&record{Op: *op, Res: *res})
+	if err != nil {
+		// Every op and result the engine accepted is encodable.
+		panic(fmt.Sprintf("cyberdb: encode log record: %v", err))
+	}
+	return l.j.Append(b)
+}
+
+// snapshot writes a consistent copy of every table to path. When path is
+// the store's own snapshot, the log records it covers are trimmed.
+func (l *leader) snapshot(path string) error {
+	l.saveMu.Lock()
+	defer l.saveMu.Unlock()
+	start := time.Now()
+	var meta backup.Meta
+	if l.j != nil {
+		meta.LSN = l.j.Last()
+	}
+	tables := l.eng.Snapshot()
+	if err := l.durableCopy(); err != nil {
+		return err
+	}
+	clients, err := l.db.codec.Marshal(l.dedup.Load().save())
+	if err != nil {
+		return err
+	}
+	meta.Clients = clients
+	if err := backup.Write(path, tables, meta); err != nil {
+		return err
+	}
+	l.db.log.Debug("cyberdb: snapshot written", "path", path, "tables", len(tables), "lsn", meta.LSN, "took", time.Since(start))
+	if l.j == nil || path != l.files.backup {
+		return nil
+	}
+	return l.j.Trim(meta.LSN)
+}
+
+// durableCopy waits, in Always mode, until every change a snapshot just
+// copied is durable, so a snapshot never holds a write that may yet fail.
+func (l *leader) durableCopy() error {
+	if l.j == nil || l.db.opts.Durability != Always {
+		return nil
+	}
+	return l.j.Wait(context.Background(), l.j.Last())
+}
