@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +19,9 @@ import (
 	"github.com/cyberdb-go/cyberdb/cyberdb"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/backup"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/ctest"
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/journal"
 	"github.com/cyberdb-go/cyberdb/ipc"
+	bolt "go.etcd.io/bbolt"
 )
 
 const childTimeout = 30 * time.Second
@@ -251,4 +255,61 @@ func TestOpen_VersionMismatch(t *testing.T) {
 		t.Fatalf("leader after a version mismatch: %v", err)
 	}
 	openClient(t, dir)
+}
+
+// TestProcess_CorruptLogTail kills a writing leader, damages the last
+// record of its log, and checks that the next leader restores everything
+// before it and reports the loss.
+func TestProcess_CorruptLogTail(t *testing.T) {
+	dir := ctest.Dir(t)
+	w := ctest.StartChild(t, "counter", "CDB_DIR="+dir, "CDB_DURABILITY=Always")
+	w.Expect("open leader=true", childTimeout)
+	w.Expect("acked 100", childTimeout) // in Always mode, acknowledged means committed
+	w.Kill()
+	logPath := filepath.Join(dir, "data.cdb.log")
+	damageLastRecord(t, logPath)
+	good, err := journal.Replay(logPath, 0, time.Second, func(uint64, []byte) error { return nil })
+	if !errors.Is(err, journal.ErrTornTail) {
+		t.Fatalf("replay of the damaged log: %v, want ErrTornTail", err)
+	}
+	var logs bytes.Buffer
+	db := openLeaderWith(t, dir, func(o *cyberdb.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	})
+	d, err := db.Dict(testCtx(t), "c")
+	must(t, err)
+	var n uint64
+	if _, err := d.Get(testCtx(t), "n", &n); err != nil || n != good-1 {
+		t.Fatalf("restored n = %d, %v; want %d, the last intact record", n, err, good-1)
+	}
+	if !strings.Contains(logs.String(), "damaged") {
+		t.Fatalf("the loss was not logged; logs:\n%s", logs.String())
+	}
+}
+
+// damageLastRecord flips a byte in the last record of a log file.
+func damageLastRecord(t *testing.T, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	must(t, err)
+	defer db.Close()
+	must(t, db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("log"))
+		k, v := b.Cursor().Last()
+		v = bytes.Clone(v)
+		v[len(v)-1] ^= 0xff
+		return b.Put(k, v)
+	}))
+}
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
