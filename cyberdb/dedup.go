@@ -2,6 +2,7 @@ package cyberdb
 
 import (
 	"sync"
+	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 )
@@ -21,7 +22,12 @@ type clientWrites struct {
 	ack     uint64                   // results of writes below this are forgotten
 	results map[uint64]engine.Result // by sequence number
 	running map[uint64]chan struct{} // writes being applied now; closed when done
+	seen    time.Time                // when the client last wrote
 }
+
+// idleClient is how long the history of a client that stopped writing is
+// kept: far longer than any retry of its last writes can take.
+const idleClient = 10 * time.Minute
 
 func newDedup() *dedup {
 	return &dedup{clients: make(map[uint64]*clientWrites)}
@@ -45,6 +51,7 @@ func (d *dedup) client(id uint64) *clientWrites {
 func (c *clientWrites) begin(seq, ack uint64) (engine.Result, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.seen = time.Now()
 	c.forget(ack)
 	for {
 		if res, ok := c.results[seq]; ok {
@@ -85,11 +92,26 @@ func (c *clientWrites) forget(ack uint64) {
 	}
 }
 
+// sweep drops the histories of clients idle since before now-idleClient.
+func (d *dedup) sweep(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, c := range d.clients {
+		c.mu.Lock()
+		idle := len(c.running) == 0 && now.Sub(c.seen) > idleClient
+		c.mu.Unlock()
+		if idle {
+			delete(d.clients, id)
+		}
+	}
+}
+
 // record stores a result read back from the log or a snapshot.
 func (d *dedup) record(client, seq uint64, res engine.Result) {
 	c := d.client(client)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.seen = time.Now()
 	if seq >= c.ack {
 		c.results[seq] = res
 	}
@@ -126,6 +148,7 @@ func (d *dedup) load(saved []savedWrites) {
 	for _, s := range saved {
 		c := d.client(s.Client)
 		c.mu.Lock()
+		c.seen = time.Now()
 		c.ack = max(c.ack, s.Ack)
 		for seq, r := range s.Results {
 			if seq >= c.ack {

@@ -3,6 +3,7 @@ package cyberdb
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 )
@@ -78,5 +79,19 @@ func TestSequencer_Ack(t *testing.T) {
 	s.end(c)
 	if _, ack := s.begin(); ack != c+1 {
 		t.Fatalf("ack = %d, want %d", ack, c+1)
+	}
+}
+
+func TestDedup_SweepForgetsIdleClients(t *testing.T) {
+	d := newDedup()
+	d.client(1).begin(1, 1)
+	d.client(1).finish(1, &engine.Result{})
+	d.client(2).begin(1, 1) // still running: kept however old
+	d.sweep(time.Now().Add(2 * idleClient))
+	if _, ok := d.clients[1]; ok {
+		t.Fatal("an idle client was kept")
+	}
+	if _, ok := d.clients[2]; !ok {
+		t.Fatal("a client with a running write was dropped")
 	}
 }

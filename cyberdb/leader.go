@@ -111,17 +111,23 @@ func (l *leader) start(ln net.Listener) {
 	}()
 }
 
+// backupLoop takes the periodic snapshots and forgets idle clients.
 func (l *leader) backupLoop() {
-	if l.db.opts.BackupInterval <= 0 {
-		return
+	var snap <-chan time.Time
+	if l.db.opts.BackupInterval > 0 {
+		t := time.NewTicker(l.db.opts.BackupInterval)
+		defer t.Stop()
+		snap = t.C
 	}
-	t := time.NewTicker(l.db.opts.BackupInterval)
-	defer t.Stop()
+	sweep := time.NewTicker(time.Minute)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
-		case <-t.C:
+		case now := <-sweep.C:
+			l.dedup.Load().sweep(now)
+		case <-snap:
 			if err := l.snapshot(l.files.backup); err != nil {
 				l.db.log.Error("cyberdb: backup failed; the previous backup is kept", "err", err)
 			}
@@ -167,17 +173,22 @@ func (l *leader) do(ctx context.Context, op *engine.Op, res *engine.Result) erro
 	return nil
 }
 
-// close stops serving, writes the final snapshot, closes the log and
-// releases the lock.
+// close stops serving, makes every write durable and releases the lock.
+// While clients wait to take over, the log is their restore point, so
+// the lock is released as soon as the log is committed; with no one
+// waiting (or no log) a final snapshot compacts the store first.
 func (l *leader) close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
+	handover := l.srv.Sessions() > 0 && l.j != nil
 	err := l.srv.Close()
 	close(l.stop)
 	l.wg.Wait()
-	if serr := l.snapshot(l.files.backup); serr != nil {
-		err = errors.Join(err, fmt.Errorf("cyberdb: final snapshot: %w", serr))
+	if !handover {
+		if serr := l.snapshot(l.files.backup); serr != nil {
+			err = errors.Join(err, fmt.Errorf("cyberdb: final snapshot: %w", serr))
+		}
 	}
 	err = errors.Join(err, l.closeLog())
 	return errors.Join(err, l.db.lock.unlock())

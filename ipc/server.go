@@ -243,3 +243,10 @@ func untrack[T comparable](s *Server, m map[T]struct{}, v T) {
 	defer s.mu.Unlock()
 	delete(m, v)
 }
+
+// Sessions returns the number of clients attached now.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
