@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/backup"
@@ -17,6 +16,14 @@ import (
 // Handle applies one request from a client process and appends the
 // encoded result to dst. It implements ipc.Handler.
 func (l *leader) Handle(p *ipc.Peer, req []byte, dst []byte) []byte {
+	out, _ := l.HandleMarked(p, req, dst)
+	return out
+}
+
+// HandleMarked is Handle that also returns the LSN of the change made, so
+// that Flush can hold the reply until it is durable. It implements
+// ipc.Flusher.
+func (l *leader) HandleMarked(p *ipc.Peer, req []byte, dst []byte) ([]byte, uint64) {
 	var op engine.Op
 	var res engine.Result
 	if err := l.db.codec.Unmarshal(req, &op); err != nil {
@@ -24,15 +31,14 @@ func (l *leader) Handle(p *ipc.Peer, req []byte, dst []byte) []byte {
 	} else {
 		op.Client = p.ClientID
 		l.apply(&op, &res, p.Cred.UID == uint32(os.Geteuid()))
-		raise(&p.Mark, res.LSN)
 	}
-	return l.encodeResult(dst, &res)
+	return l.encodeResult(dst, &res), res.LSN
 }
 
-// Flush holds a batch of replies to p until the writes they acknowledge
-// are durable, in Always mode. It implements ipc.Flusher.
-func (l *leader) Flush(p *ipc.Peer) error {
-	return l.waitDurable(context.Background(), p.Mark.Load())
+// Flush holds a batch of replies until the writes they acknowledge, up to
+// LSN mark, are durable (in Always mode). It implements ipc.Flusher.
+func (l *leader) Flush(_ *ipc.Peer, mark uint64) error {
+	return l.waitDurable(context.Background(), mark)
 }
 
 // PeerClosed releases what a client process held. It implements
@@ -161,16 +167,6 @@ func (l *leader) encodeResult(dst []byte, res *engine.Result) []byte {
 		l.db.codec.MarshalTo(buf, res)
 	}
 	return buf.Bytes()
-}
-
-// raise sets *v to lsn if lsn is greater.
-func raise(v *atomic.Uint64, lsn uint64) {
-	for {
-		old := v.Load()
-		if lsn <= old || v.CompareAndSwap(old, lsn) {
-			return
-		}
-	}
 }
 
 // fail sets res to an error with a formatted message.

@@ -24,6 +24,7 @@ type leader struct {
 	files  files
 	eng    *engine.Engine
 	j      *journal.Journal // the operation log; nil in Snapshot mode
+	torn   bool             // the log ended in damaged records, cut at restore
 	dedup  atomic.Pointer[dedup]
 	srv    *ipc.Server
 	closed atomic.Bool

@@ -92,7 +92,7 @@ func (l *leader) replay(replay replayFunc, after uint64) (uint64, error) {
 	var tail *journal.TailError
 	if errors.As(err, &tail) {
 		l.db.log.Error("cyberdb: the log ends in damaged records; restored what precedes them", "log", l.files.log, "lost", tail.Error())
-		err = nil
+		l.torn, err = true, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("cyberdb: replay %s: %w", l.files.log, err)
@@ -132,6 +132,12 @@ func (l *leader) openLog(last uint64) error {
 	j, err := journal.Open(o)
 	if err != nil {
 		return fmt.Errorf("cyberdb: open log: %w", err)
+	}
+	if l.torn {
+		if err := j.Truncate(last); err != nil {
+			j.Close()
+			return err
+		}
 	}
 	j.SetNext(last)
 	l.j = j

@@ -285,6 +285,16 @@ func TestProcess_CorruptLogTail(t *testing.T) {
 	if !strings.Contains(logs.String(), "damaged") {
 		t.Fatalf("the loss was not logged; logs:\n%s", logs.String())
 	}
+	// The damaged tail is cut, so writes made from now on survive a restart.
+	_, err = d.Incr(testCtx(t), "after", 1)
+	must(t, err)
+	must(t, db.Close())
+	db = openLeader(t, dir)
+	d, err = db.Dict(testCtx(t), "c")
+	must(t, err)
+	if ok, err := d.Has(testCtx(t), "after"); err != nil || !ok {
+		t.Fatalf("a write made after the damaged tail was lost: %v, %v", ok, err)
+	}
 }
 
 // damageLastRecord flips a byte in the last record of a log file.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,23 +15,23 @@ import (
 )
 
 // Peer is a client connected to a Server, as its handshake and the kernel
-// identified it. ClientID and Cred never change.
+// identified it. A Peer is immutable.
 type Peer struct {
 	ClientID uint64
 	Cred     transport.Cred
-	// Mark is the Handler's to use, for instance to note, while handling
-	// p's requests, what a Flusher must wait for; the server ignores it.
-	Mark atomic.Uint64
 }
 
 // Flusher is an optional interface of a Handler whose replies may be
 // written only once something has happened, such as the writes they
 // acknowledge reaching the disk.
 type Flusher interface {
-	// Flush is called before a batch of replies to p is written, on the
-	// stream's goroutine, and may block. An error closes p's session
-	// without writing the batch.
-	Flush(p *Peer) error
+	// HandleMarked is Handle that also returns a mark for the reply, such
+	// as the log position of the write it acknowledges (0 for none).
+	HandleMarked(p *Peer, req []byte, dst []byte) ([]byte, uint64)
+	// Flush is called before a batch of replies to p is written, with the
+	// highest mark of the batch, on the stream's goroutine, and may block.
+	// An error closes p's session without writing the batch.
+	Flush(p *Peer, mark uint64) error
 }
 
 // Handler applies requests on behalf of a Server.

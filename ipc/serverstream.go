@@ -24,6 +24,7 @@ type serverStream struct {
 	fr   *transport.FrameReader
 	max  int    // the largest reply frame length
 	out  []byte // reply frames not yet written
+	mark uint64 // the highest mark of the replies in out (see Flusher)
 }
 
 // panicError is a Handler panic, with the stack where it happened.
@@ -77,7 +78,7 @@ func (s *serverStream) apply(f transport.Frame) (err error) {
 			err = &panicError{value: r, stack: debug.Stack()}
 		}
 	}()
-	s.out = s.sess.srv.h.Handle(s.sess.peer, f.Body, s.out)
+	s.out = s.handle(f.Body)
 	if n := len(s.out) - start - 4; n > s.max {
 		return fmt.Errorf("reply of %d bytes exceeds the limit of %d", n, s.max)
 	}
@@ -85,12 +86,26 @@ func (s *serverStream) apply(f transport.Frame) (err error) {
 	return nil
 }
 
+// handle runs the handler on a request body, appending the reply to out
+// and noting its mark for a Flusher.
+func (s *serverStream) handle(body []byte) []byte {
+	f, ok := s.sess.srv.h.(Flusher)
+	if !ok {
+		return s.sess.srv.h.Handle(s.sess.peer, body, s.out)
+	}
+	out, mark := f.HandleMarked(s.sess.peer, body, s.out)
+	s.mark = max(s.mark, mark)
+	return out
+}
+
 func (s *serverStream) flush() error {
 	if len(s.out) == 0 {
 		return nil
 	}
-	if f, ok := s.sess.srv.h.(Flusher); ok {
-		if err := f.Flush(s.sess.peer); err != nil {
+	if f, ok := s.sess.srv.h.(Flusher); ok && s.mark > 0 {
+		mark := s.mark
+		s.mark = 0
+		if err := f.Flush(s.sess.peer, mark); err != nil {
 			return fmt.Errorf("replies withheld: %w", err)
 		}
 	}

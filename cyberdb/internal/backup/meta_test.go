@@ -12,7 +12,7 @@ import (
 )
 
 func TestMetaRoundTrip(t *testing.T) {
-	big := make([]byte, 3<<20)
+	big := make([]byte, 1<<20)
 	for i := range big {
 		big[i] = byte(rand.Uint32())
 	}

@@ -66,6 +66,17 @@ func (j *Journal) batchOf(lsn uint64) (*batch, error) {
 	return j.cur, nil
 }
 
+// Sync commits the buffered records now, even in interval mode, and waits
+// for them like Wait.
+func (j *Journal) Sync(ctx context.Context) error {
+	lsn := j.Last()
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	return j.Wait(ctx, lsn)
+}
+
 // Durable returns the highest committed LSN.
 func (j *Journal) Durable() uint64 {
 	j.mu.Lock()

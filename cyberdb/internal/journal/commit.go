@@ -22,7 +22,9 @@ func (j *Journal) run(interval time.Duration) {
 		case <-j.stop:
 			return
 		case <-j.wake:
-			j.gather(gather)
+			if j.group {
+				j.gather(gather)
+			}
 		case <-tick:
 		}
 		start := time.Now()

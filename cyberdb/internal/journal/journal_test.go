@@ -116,6 +116,24 @@ func TestIntervalWaitsForTick(t *testing.T) {
 	wantRecords(t, got, 1, 1)
 }
 
+func TestSyncInIntervalMode(t *testing.T) {
+	j := openTest(t, Options{NoSync: true, Interval: time.Hour})
+	for i := 1; i <= 10; i++ {
+		j.Append(rec(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := j.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if j.Durable() != 10 || j.commits.Load() != 1 {
+		t.Fatalf("after Sync: Durable %d, %d commits; want 10, 1", j.Durable(), j.commits.Load())
+	}
+	if err := j.Sync(ctx); err != nil {
+		t.Fatalf("Sync with nothing pending: %v", err)
+	}
+}
+
 func TestWaitEdgeCases(t *testing.T) {
 	j := openTest(t, Options{NoSync: true})
 	if err := wait(t, j, 0); err != nil {
