@@ -26,9 +26,13 @@ func (l *leader) Handle(p *ipc.Peer, req []byte, dst []byte) []byte {
 func (l *leader) HandleMarked(p *ipc.Peer, req []byte, dst []byte) ([]byte, uint64) {
 	var op engine.Op
 	var res engine.Result
-	if err := l.db.codec.Unmarshal(req, &op); err != nil {
+	<-l.ready
+	switch err := l.db.codec.Unmarshal(req, &op); {
+	case l.startErr != nil:
+		fail(&res, engine.ErrInternal, "the leader failed to start: %v", l.startErr)
+	case err != nil:
 		fail(&res, engine.ErrInvalid, "malformed request: %v", err)
-	} else {
+	default:
 		op.Client = p.ClientID
 		l.apply(&op, &res, p.Cred.UID == uint32(os.Geteuid()))
 	}

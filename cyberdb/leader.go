@@ -29,36 +29,57 @@ type leader struct {
 	srv    *ipc.Server
 	closed atomic.Bool
 	stop   chan struct{} // closed by close to end the backup loop
+	ready  chan struct{} // closed when the restore is over; startErr is set before
 	wg     sync.WaitGroup
+
+	startErr error // why the restore failed, when it did
 
 	// gate is held shared by every write and exclusively while the
 	// tables are replaced (Load, or recovery from a failed commit).
 	gate        sync.RWMutex
-	failedUntil atomic.Int64 // UnixNano until which writes are refused after a failed commit
-	saveMu      sync.Mutex   // serializes snapshots
+	failedUntil atomic.Int64  // UnixNano until which writes are refused after a failed commit
+	snapLSN     atomic.Uint64 // the LSN of the last snapshot of the store's own file
+	saveMu      sync.Mutex    // serializes snapshots
 }
 
-// lead restores the tables from the snapshot and the log and starts
-// serving. The caller holds the lock.
+// lead starts serving, so that clients attach while it restores, then
+// restores the tables from the snapshot and the log; requests wait until
+// it is done. The caller holds the lock.
 func (db *DB) lead() (*leader, error) {
 	f, err := db.storeFiles()
 	if err != nil {
 		return nil, err
 	}
-	l := &leader{db: db, files: f, eng: engine.New(db.codec), stop: make(chan struct{})}
-	last, err := l.restore()
-	if err != nil {
-		return nil, err
-	}
-	if err := l.openLog(last); err != nil {
-		return nil, err
-	}
+	l := &leader{db: db, files: f, eng: engine.New(db.codec), stop: make(chan struct{}), ready: make(chan struct{})}
 	if err := l.serve(); err != nil {
-		l.closeLog()
 		return nil, err
 	}
+	last, err := l.restore()
+	if err == nil {
+		err = l.openLog(last)
+	}
+	if err != nil {
+		l.abort(err)
+		return nil, err
+	}
+	close(l.ready)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		l.backupLoop()
+	}()
 	db.log.Info("cyberdb: leading", "durability", db.opts.Durability, "backup", f.backup, "lsn", last)
 	return l, nil
+}
+
+// abort stops a leader whose restore failed; the requests waiting for it
+// fail with err.
+func (l *leader) abort(err error) {
+	l.startErr = err
+	close(l.ready)
+	l.closed.Store(true)
+	l.srv.Close()
+	l.wg.Wait()
 }
 
 // serve listens on the socket and starts the server and the backups.
@@ -74,7 +95,13 @@ func (l *leader) serve() error {
 		Limits:    l.db.opts.limits(),
 		KeepAlive: l.db.opts.keepAlive(),
 	})
-	l.start(ln)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		if err := l.srv.Serve(ln); err != nil {
+			l.db.log.Error("cyberdb: serve", "err", err)
+		}
+	}()
 	return nil
 }
 
@@ -97,21 +124,6 @@ func (db *DB) listen() (net.Listener, error) {
 	return ln, nil
 }
 
-// start runs the server and the periodic backup.
-func (l *leader) start(ln net.Listener) {
-	l.wg.Add(2)
-	go func() {
-		defer l.wg.Done()
-		if err := l.srv.Serve(ln); err != nil {
-			l.db.log.Error("cyberdb: serve", "err", err)
-		}
-	}()
-	go func() {
-		defer l.wg.Done()
-		l.backupLoop()
-	}()
-}
-
 // backupLoop takes the periodic snapshots and forgets idle clients.
 func (l *leader) backupLoop() {
 	var snap <-chan time.Time
@@ -122,17 +134,38 @@ func (l *leader) backupLoop() {
 	}
 	sweep := time.NewTicker(time.Minute)
 	defer sweep.Stop()
+	grown := time.NewTicker(time.Second)
+	defer grown.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case now := <-sweep.C:
 			l.dedup.Load().sweep(now)
-		case <-snap:
-			if err := l.snapshot(l.files.backup); err != nil {
-				l.db.log.Error("cyberdb: backup failed; the previous backup is kept", "err", err)
+		case <-grown.C:
+			if l.logGrown() {
+				l.backup()
 			}
+		case <-snap:
+			l.backup()
 		}
+	}
+}
+
+// logSnapshot is the number of log records after which a snapshot is
+// taken early, so that a restore never replays much more than this.
+const logSnapshot = 1 << 20
+
+// logGrown reports whether the log holds logSnapshot records since the
+// last snapshot.
+func (l *leader) logGrown() bool {
+	return l.j != nil && l.j.Last()-l.snapLSN.Load() >= logSnapshot
+}
+
+// backup snapshots the store, logging a failure.
+func (l *leader) backup() {
+	if err := l.snapshot(l.files.backup); err != nil {
+		l.db.log.Error("cyberdb: backup failed; the previous backup is kept", "err", err)
 	}
 }
 

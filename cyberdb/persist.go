@@ -76,6 +76,7 @@ func (l *leader) restoreWith(replay replayFunc) (uint64, error) {
 		d.load(saved)
 	}
 	l.dedup.Store(d)
+	l.snapLSN.Store(meta.LSN)
 	if l.files.log == "" {
 		return meta.LSN, nil
 	}
@@ -182,6 +183,7 @@ func (l *leader) snapshot(path string) error {
 	if l.j == nil || path != l.files.backup {
 		return nil
 	}
+	l.snapLSN.Store(meta.LSN)
 	return l.j.Trim(meta.LSN)
 }
 
