@@ -139,10 +139,12 @@ func (db *DB) IsLeader() bool {
 	return db.role != nil && db.role.isLeader()
 }
 
-// Close releases the store. In the leader it stops serving, writes a
-// final snapshot and releases the lock so another process can take over;
-// in a client it closes the connection. Close waits for the DB's
-// goroutines and is idempotent; later calls on the DB return ErrClosed.
+// Close releases the store. In the leader it stops serving, makes every
+// write durable (committing the log, or writing a final snapshot when no
+// client is attached or the mode keeps no log) and releases the lock, and
+// its clients take over at once; in a client it closes the connection.
+// Close waits for the DB's goroutines and is idempotent; later calls on
+// the DB return ErrClosed.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	if db.closed {

@@ -32,9 +32,11 @@
 // Every call takes a context and honours its deadline and cancellation;
 // a write whose context ends while it is in flight may still be applied.
 //
-// When the leader process exits, its clients notice at once (or, for a
-// hung leader, after the keepalive timeout), one of them takes the lock,
-// restores from the snapshot and the log, and serves the rest. Calls in
+// When the leader process exits, its clients notice at once, one of them
+// takes the lock, restores from the snapshot and the log, and serves the
+// rest. A hung leader keeps its lock, so no other process serves meanwhile
+// (never a split brain): its clients detect it by keepalive and their
+// calls fail when their contexts end, until it resumes or dies. Calls in
 // flight are retried on the new leader until their context ends. Every
 // write a client sends carries its client id and a sequence number, and
 // the leader keeps the results of recent writes with its log, so a
@@ -58,12 +60,12 @@
 //
 // A client process that crashes loses only its own unanswered calls, which
 // may or may not have been applied. A graceful Close of the leader loses
-// nothing in any mode: it commits, snapshots, and hands over at once. In
-// Always mode concurrent writes share one fsync (group commit), and a write
-// that cannot be made durable (a full disk) fails with ErrIO and is undone
-// in memory; in Interval mode writes fail with ErrIO while the log cannot
-// be committed. A damaged end of the log is detected; what precedes it is
-// restored and the loss is logged.
+// nothing in any mode: it commits its log (or snapshots) and hands over at
+// once. In Always mode concurrent writes share one fsync (group commit),
+// and a write that cannot be made durable (a full disk) fails with ErrIO
+// and is undone in memory; in Interval mode writes fail with ErrIO while
+// the log cannot be committed. A damaged end of the log is detected; what
+// precedes it is restored and the loss is logged.
 //
 // # Caveats
 //
