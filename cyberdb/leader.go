@@ -20,17 +20,18 @@ import (
 // leader is the role of the process that holds the tables: it applies
 // its own calls to the engine directly and serves the other processes.
 type leader struct {
-	db     *DB
-	files  files
-	eng    *engine.Engine
-	j      *journal.Journal // the operation log; nil in Snapshot mode
-	torn   bool             // the log ended in damaged records, cut at restore
-	dedup  atomic.Pointer[dedup]
-	srv    *ipc.Server
-	closed atomic.Bool
-	stop   chan struct{} // closed by close to end the backup loop
-	ready  chan struct{} // closed when the restore is over; startErr is set before
-	wg     sync.WaitGroup
+	db      *DB
+	files   files
+	eng     *engine.Engine
+	j       *journal.Journal // the operation log; nil in Snapshot mode
+	torn    bool             // the log ended in damaged records, cut at restore
+	realign bool             // the snapshot's tables are ahead of the log: replace it at once
+	dedup   atomic.Pointer[dedup]
+	srv     *ipc.Server
+	closed  atomic.Bool
+	stop    chan struct{} // closed by close to end the backup loop
+	ready   chan struct{} // closed when the restore is over; startErr is set before
+	wg      sync.WaitGroup
 
 	startErr error // why the restore failed, when it did
 
@@ -61,6 +62,9 @@ func (db *DB) lead() (*leader, error) {
 	if err != nil {
 		l.abort(err)
 		return nil, err
+	}
+	if l.realign {
+		l.backup() // before any new change can reuse the LSNs it replaces
 	}
 	close(l.ready)
 	l.wg.Add(1)
@@ -154,7 +158,7 @@ func (l *leader) backupLoop() {
 
 // logSnapshot is the number of log records after which a snapshot is
 // taken early, so that a restore never replays much more than this.
-const logSnapshot = 1 << 20
+const logSnapshot = 1 << 16
 
 // logGrown reports whether the log holds logSnapshot records since the
 // last snapshot.

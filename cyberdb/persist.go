@@ -99,7 +99,19 @@ func (l *leader) replay(replay replayFunc, after uint64) (uint64, error) {
 		return 0, fmt.Errorf("cyberdb: replay %s: %w", l.files.log, err)
 	}
 	l.db.log.Info("cyberdb: log replayed", "records", n, "after", after, "last", last)
-	return max(last, after), nil
+	return l.alignLSNs(max(last, after)), nil
+}
+
+// alignLSNs makes sure that no table claims a change the log does not
+// reach (which happens only when the log lost its end): such tables are
+// brought back to last, and the store is marked for an early snapshot so
+// the old one, whose tables claim those LSNs, is replaced at once.
+func (l *leader) alignLSNs(last uint64) uint64 {
+	if high := l.eng.LowerLSNs(last); high > last {
+		l.db.log.Warn("cyberdb: tables are ahead of the log; taking a snapshot", "tables", high, "log", last)
+		l.realign = true
+	}
+	return last
 }
 
 // replayRecord applies one log record.
@@ -187,11 +199,14 @@ func (l *leader) snapshot(path string) error {
 	return l.j.Trim(meta.LSN)
 }
 
-// durableCopy waits, in Always mode, until every change a snapshot just
-// copied is durable, so a snapshot never holds a write that may yet fail.
+// durableCopy commits the log up to every change a snapshot just copied,
+// before the snapshot replaces the old one: a snapshot never holds a
+// write that may yet fail (Always mode), and the log always reaches the
+// LSNs of the tables in the snapshot, so a later leader never numbers
+// new changes with LSNs the snapshot's tables already carry.
 func (l *leader) durableCopy() error {
-	if l.j == nil || l.db.opts.Durability != Always {
+	if l.j == nil {
 		return nil
 	}
-	return l.j.Wait(context.Background(), l.j.Last())
+	return l.j.Sync(context.Background())
 }

@@ -72,8 +72,11 @@ func putBuf(buf *bytes.Buffer) {
 
 // callError maps a transport failure to the public errors.
 func callError(err error) error {
-	if errors.Is(err, ipc.ErrSessionClosed) {
+	switch {
+	case errors.Is(err, ipc.ErrSessionClosed):
 		return fmt.Errorf("%w: %v", ErrLeaderLost, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return fmt.Errorf("cyberdb: no reply from the leader before the context ended: %w", err)
 	}
 	return err
 }

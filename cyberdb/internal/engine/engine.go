@@ -203,6 +203,17 @@ func (e *Engine) Replay(op *Op, lsn uint64) Result {
 	return res
 }
 
+// LowerLSNs lowers to lsn the LSN of every table above it and returns the
+// highest LSN a table had. Call it only before the engine is shared.
+func (e *Engine) LowerLSNs(lsn uint64) uint64 {
+	var high uint64
+	for _, t := range e.tables {
+		high = max(high, t.lsn)
+		t.lsn = min(t.lsn, lsn)
+	}
+	return high
+}
+
 // checkValue reports whether v may be stored, recording the reason in res
 // when not.
 func (e *Engine) checkValue(v []byte, res *Result) bool {
