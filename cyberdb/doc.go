@@ -54,7 +54,7 @@
 //
 //	mode      a client process   the leader process            the machine
 //	Always    nothing            nothing acknowledged           nothing acknowledged
-//	Interval  nothing            at most CommitInterval (100ms) at most CommitInterval
+//	Interval  nothing            about CommitInterval (100ms)   about CommitInterval
 //	Snapshot  nothing            writes since the last snapshot writes since the last snapshot
 //	None      nothing            writes of the last moment (ms) everything
 //
