@@ -62,6 +62,8 @@ func (j *Journal) batchOf(lsn uint64) (*batch, error) {
 		return nil, fmt.Errorf("cyberdb: wait for LSN %d, which is not assigned (last %d)", lsn, j.last)
 	case j.flying != nil && lsn <= j.flyTo:
 		return j.flying, nil
+	case j.stalled && lsn <= j.failTo:
+		return nil, j.err // its commit failed before this Wait
 	}
 	return j.cur, nil
 }

@@ -1,10 +1,6 @@
 package journal
 
-import (
-	"time"
-
-	bolt "go.etcd.io/bbolt"
-)
+import "time"
 
 // run is the committer: it commits the pending records whenever woken (or
 // every interval) until Close.
@@ -68,7 +64,7 @@ func (j *Journal) short() bool {
 	return len(j.recs) > 0 && len(j.recs) < j.target
 }
 
-// commit writes the buffered records in one transaction and ends their
+// commit writes the buffered records at once and ends their
 // batch. It returns how many records it tried to write and the error.
 // Unless force is set it does nothing while a failed group commit awaits
 // Discard.
@@ -90,7 +86,7 @@ func (j *Journal) commit(force bool) (int, error) {
 	if err == nil {
 		j.committed(to, recs)
 	} else {
-		err = j.failed(recs, err)
+		err = j.failed(to, recs, err)
 	}
 	b.err = err
 	j.mu.Unlock()
@@ -109,9 +105,10 @@ func (j *Journal) committed(to uint64, recs [][]byte) {
 	j.spare = recs[:0]
 }
 
-// failed records the failure of a commit of recs: they go back in front of
-// the buffer. It returns the error for the batch's waiters.
-func (j *Journal) failed(recs [][]byte, err error) error {
+// failed records the failure of a commit of recs, up to LSN to: they go
+// back in front of the buffer. It returns the error for the batch's
+// waiters, which later waits for these records get too.
+func (j *Journal) failed(to uint64, recs [][]byte, err error) error {
 	err = commitError(j.path, err)
 	if j.err == nil {
 		j.logger.Error("cyberdb: log commit failed", "path", j.path, "records", len(recs), "err", err)
@@ -121,31 +118,14 @@ func (j *Journal) failed(recs [][]byte, err error) error {
 	if j.cur == nil {
 		j.cur = newBatch()
 	}
-	j.stalled = j.group
+	j.stalled, j.failTo = j.group, to
 	return err
 }
 
-// write stores recs, the first of which has LSN first, in one transaction.
+// write stores recs, the first of which has LSN first, with one write and
+// one fdatasync.
 func (j *Journal) write(first uint64, recs [][]byte) error {
-	n := 0
-	for _, r := range recs {
-		n += crcSize + len(r)
-	}
-	if cap(j.value) < n || cap(j.value) > 4*n+(1<<20) {
-		j.value = make([]byte, 0, n)
-	}
-	vals := j.value[:0]
-	return j.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketLog)
-		b.FillPercent = 1
-		var kb [8]byte
-		for i, r := range recs {
-			start := len(vals)
-			vals = appendValue(vals, r)
-			if err := b.Put(lsnKey(&kb, first+uint64(i)), vals[start:]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
+	return j.file.append(first, recs)
 }

@@ -54,6 +54,10 @@ func TestDiskFull(t *testing.T) {
 	if err := j.Err(); !errors.Is(err, ErrCommit) || !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("Err() = %v, want ErrCommit wrapping ENOSPC", err)
 	}
+	// A Wait that begins after the commit failed gets its error too.
+	if err := wait(t, j, failed); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Wait(%d) after the failure: %v, want the commit error", failed, err)
+	}
 	durable := j.Durable()
 	if durable != failed-1 {
 		t.Fatalf("Durable %d after LSN %d failed", durable, failed)

@@ -3,8 +3,6 @@ package journal
 import (
 	"errors"
 	"fmt"
-
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // ErrClosed is returned by Wait for a record that was not committed before
@@ -20,7 +18,7 @@ var ErrCommit = errors.New("cyberdb: log commit failed")
 // ends in damaged or missing records.
 var ErrTornTail = errors.New("cyberdb: log ends in damaged records")
 
-// ErrForeign is returned by Open and Replay for a bbolt file that is not an
+// ErrForeign is returned by Open and Replay for a file that is not an
 // operation log of this format.
 var ErrForeign = errors.New("cyberdb: not a cyberdb log file")
 
@@ -60,18 +58,14 @@ func foreign(format string, args ...any) error {
 
 // fileError wraps an error of Open or Replay (op) on the file at path.
 func fileError(op, path string, err error) error {
-	var fe *foreignError
-	switch {
-	case errors.As(err, &fe):
+	if fe, ok := errors.AsType[*foreignError](err); ok {
 		return fmt.Errorf("%w: %s: %s", ErrForeign, path, fe.detail)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-		return fmt.Errorf("cyberdb: %s %s: not a bbolt file, or its meta pages are damaged: %w", op, path, err)
 	}
 	return fmt.Errorf("cyberdb: %s %s: %w", op, path, err)
 }
 
 // commitError wraps an I/O error of a commit in ErrCommit.
 func commitError(path string, err error) error {
-	_ = path // the I/O errors of bbolt name the file
+	_ = path // the I/O errors name the file
 	return fmt.Errorf("%w: %w", ErrCommit, err)
 }

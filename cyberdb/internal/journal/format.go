@@ -4,104 +4,87 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-
-	bolt "go.etcd.io/bbolt"
+	"strings"
 )
 
-// Format is the format marker of a log file.
-const Format = "cyberdb-go/log1"
+// Format is the format marker of a log file: the first line of its
+// header.
+const Format = "cyberdb-go/log2"
 
-// Bucket and key names of the layout.
-var (
-	bucketLog  = []byte("log")
-	bucketMeta = []byte("meta")
-	keyFormat  = []byte("format")
+// Layout of a log file. All integers are little-endian.
+//
+//	header  Format "\n" (16 bytes), version uint32, 4 zero bytes
+//	record  length uint32: bytes of LSN and payload (8 + len(payload))
+//	        CRC-32C (Castagnoli) of the LSN bytes and the payload, uint32
+//	        LSN uint64
+//	        payload
+//
+// The records follow the header back to back, with increasing LSNs. The
+// file may go on with zeros (space reserved ahead of the records): a zero
+// record header ends the log.
+const (
+	magic      = Format + "\n"
+	version    = 1
+	headerSize = 24
+	recHeader  = 16                 // length, CRC and LSN of a record
+	lsnSize    = 8                  // the part of length that is not payload
+	maxRecord  = 1<<30 + lsnSize    // the longest length a record may have
+	boltMagic  = uint32(0xED0CDAED) // at offset 16 of a bbolt file
 )
-
-// crcSize is the length of the checksum that precedes each record.
-const crcSize = 4
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// lsnKey returns the key of the record with the given LSN.
-func lsnKey(buf *[8]byte, lsn uint64) []byte {
-	binary.BigEndian.PutUint64(buf[:], lsn)
-	return buf[:]
+// appendHeader appends the file header to dst.
+func appendHeader(dst []byte) []byte {
+	dst = append(dst, magic...)
+	dst = binary.LittleEndian.AppendUint32(dst, version)
+	return binary.LittleEndian.AppendUint32(dst, 0)
 }
 
-// keyLSN decodes a record key; ok is false if it is malformed.
-func keyLSN(k []byte) (lsn uint64, ok bool) {
-	if len(k) != 8 {
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(k), true
-}
-
-// appendValue appends the stored form of rec to dst: its CRC-32C, then rec.
-func appendValue(dst, rec []byte) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, crc32.Checksum(rec, castagnoli))
-	return append(dst, rec...)
-}
-
-// decodeValue returns the record of a stored value, or why it is damaged.
-func decodeValue(v []byte) ([]byte, string) {
+// checkHeader returns why h, the first bytes of a file, is not the header
+// of a log of this format, or nil.
+func checkHeader(h []byte) error {
 	switch {
-	case v == nil:
-		return nil, "a nested bucket instead of a record"
-	case len(v) < crcSize:
-		return nil, fmt.Sprintf("value of %d bytes, shorter than its checksum", len(v))
+	case len(h) >= 20 && binary.LittleEndian.Uint32(h[16:]) == boltMagic:
+		return foreign("a bbolt file (an operation log of format cyberdb-go/log1, or another database); this build reads %q", Format)
+	case len(h) < headerSize:
+		return foreign("%d bytes, shorter than a log header", len(h))
+	case string(h[:len(magic)]) != magic:
+		return foreign("header %.24q, this build reads %q", firstLine(h[:len(magic)]), Format)
 	}
-	rec := v[crcSize:]
-	if want, got := binary.BigEndian.Uint32(v), crc32.Checksum(rec, castagnoli); want != got {
-		return nil, fmt.Sprintf("checksum mismatch: stored %08x, computed %08x", want, got)
-	}
-	return rec, ""
-}
-
-// checkFormat checks the format marker of a log opened in tx. A file
-// without buckets is a new log, which init prepares.
-func checkFormat(tx *bolt.Tx) error {
-	mb := tx.Bucket(bucketMeta)
-	if mb == nil {
-		if tx.Bucket(bucketLog) == nil && isEmpty(tx) {
-			return nil
-		}
-		return foreign("no %q bucket", bucketMeta)
-	}
-	if f := mb.Get(keyFormat); string(f) != Format {
-		return foreign("format %.64q, this build reads %q", f, Format)
-	}
-	if tx.Bucket(bucketLog) == nil {
-		return foreign("no %q bucket", bucketLog)
+	if v := binary.LittleEndian.Uint32(h[len(magic):]); v != version {
+		return foreign("format %s version %d, this build reads version %d", Format, v, version)
 	}
 	return nil
 }
 
-// isEmpty reports whether tx sees no bucket at all.
-func isEmpty(tx *bolt.Tx) bool {
-	k, _ := tx.Cursor().First()
-	return k == nil
+// firstLine returns b up to its first newline.
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(string(b), "\n")
+	return s
 }
 
-// initFile creates the buckets and the format marker of a new log.
-func initFile(tx *bolt.Tx) error {
-	if tx.Bucket(bucketMeta) != nil {
-		return nil
-	}
-	mb, err := tx.CreateBucket(bucketMeta)
-	if err != nil {
-		return err
-	}
-	if err := mb.Put(keyFormat, []byte(Format)); err != nil {
-		return err
-	}
-	_, err = tx.CreateBucket(bucketLog)
-	return err
+// appendRecord appends the stored form of rec, with its LSN, to dst.
+func appendRecord(dst []byte, lsn uint64, rec []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(lsnSize+len(rec)))
+	crcAt := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, 0)
+	dst = binary.LittleEndian.AppendUint64(dst, lsn)
+	dst = append(dst, rec...)
+	binary.LittleEndian.PutUint32(dst[crcAt:], crc32.Checksum(dst[crcAt+4:], castagnoli))
+	return dst
 }
 
-// lastLSN returns the highest LSN stored in tx, 0 if none.
-func lastLSN(tx *bolt.Tx) uint64 {
-	k, _ := tx.Bucket(bucketLog).Cursor().Last()
-	lsn, _ := keyLSN(k)
-	return lsn
+// recordCRC returns the checksum of a record from the LSN bytes of its
+// header and its payload.
+func recordCRC(lsn, payload []byte) uint32 {
+	return crc32.Update(crc32.Checksum(lsn, castagnoli), castagnoli, payload)
+}
+
+// recordSize returns the bytes a record with a payload of n bytes takes.
+func recordSize(n int) int64 { return int64(recHeader + n) }
+
+// checksumMismatch describes a record whose checksum is wrong.
+func checksumMismatch(stored, computed uint32) string {
+	return fmt.Sprintf("checksum mismatch: stored %08x, computed %08x", stored, computed)
 }

@@ -1,14 +1,15 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // openTest opens a journal in a new directory and closes it at the end of
@@ -64,49 +65,76 @@ func wantRecords(t testing.TB, got map[uint64]string, from, to int) {
 	}
 }
 
-// update changes the log file at path directly through bbolt.
-func update(t testing.TB, path string, fn func(b *bolt.Bucket) error) {
+// fileRecord is a record of a log file as the tests see it.
+type fileRecord struct {
+	lsn      uint64
+	off, end int64 // where it begins and ends in the file
+}
+
+// layout returns the contents of the log file at path and its intact
+// records, up to the first damaged one.
+func layout(t testing.TB, path string) ([]byte, []fileRecord) {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = db.Close() }()
-	err = db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketLog)
-		if b == nil {
-			return fmt.Errorf("no log bucket")
+	var recs []fileRecord
+	rd := newReader(bytes.NewReader(data), headerSize, int64(len(data)))
+	for {
+		e, ok, err := rd.next()
+		if err != nil {
+			t.Fatal(err)
 		}
-		return fn(b)
-	})
-	if err != nil {
+		if !ok || e.bad != "" {
+			return data, recs
+		}
+		recs = append(recs, fileRecord{lsn: e.lsn, off: e.off, end: rd.off})
+	}
+}
+
+// damage changes the log file at path: fn gets its contents and its
+// records by LSN and returns the new contents.
+func damage(t testing.TB, path string, fn func(data []byte, recs map[uint64]fileRecord) []byte) {
+	t.Helper()
+	data, list := layout(t, path)
+	recs := map[uint64]fileRecord{}
+	for _, r := range list {
+		recs[r.lsn] = r
+	}
+	if err := os.WriteFile(path, fn(data, recs), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// key returns the bbolt key of lsn.
-func key(lsn uint64) []byte {
-	var kb [8]byte
-	return append([]byte(nil), lsnKey(&kb, lsn)...)
+// without returns data without the bytes of the records from..to.
+func without(data []byte, recs map[uint64]fileRecord, from, to uint64) []byte {
+	return append(slices.Clone(data[:recs[from].off]), data[recs[to].end:]...)
 }
 
-// stored returns the records in the file of the open journal j.
+// stored returns the records in the file of the open journal j, which
+// must all be intact.
 func stored(t testing.TB, j *Journal) map[uint64]string {
 	t.Helper()
-	got := map[uint64]string{}
-	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketLog).ForEach(func(k, v []byte) error {
-			r, reason := decodeValue(v)
-			lsn, _ := keyLSN(k)
-			if reason != "" {
-				return fmt.Errorf("LSN %d: %s", lsn, reason)
-			}
-			got[lsn] = string(r)
-			return nil
-		})
-	})
+	j.fmu.Lock()
+	end := j.file.end
+	data, err := os.ReadFile(j.file.path)
+	j.fmu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return got
+	got := map[uint64]string{}
+	rd := newReader(bytes.NewReader(data), headerSize, end)
+	for {
+		e, ok, err := rd.next()
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case !ok:
+			return got
+		case e.bad != "":
+			t.Fatalf("record at offset %d: %s", e.off, e.bad)
+		}
+		got[e.lsn] = string(e.rec)
+	}
 }

@@ -1,18 +1,13 @@
 // Package journal is the operation log of a store: records appended by the
-// leader as it applies writes, committed to a bbolt file in batches, and
-// replayed over the last snapshot when a leader starts.
+// leader as it applies writes, committed to an append-only file in batches,
+// and replayed over the last snapshot when a leader starts.
 //
-// The file holds two buckets (names end in a slash):
-//
-//	meta/
-//	  format   "cyberdb-go/log1"
-//	log/
-//	  <LSN>    uint64 big-endian -> CRC-32C (uint32 big-endian) of the record, then the record
-//
-// LSNs are consecutive: Append assigns the next one, and a commit writes a
-// batch of consecutive records in one bbolt transaction, so a crash leaves
-// every record up to some LSN and none after it. Replay stops at the first
-// damaged or missing record.
+// The file (see format.go) is a header and then the records back to back,
+// each with its length, a CRC-32C and its LSN. LSNs are consecutive:
+// Append assigns the next one, and a commit writes a batch of consecutive
+// records after the last one with one write and one fdatasync, so a crash
+// leaves every record up to some LSN and none after it. Replay stops at the
+// first damaged or missing record.
 //
 // One goroutine commits. With Options.Interval 0 it commits as soon as
 // records are pending, and the records appended during a commit form the
@@ -25,20 +20,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
-// DefaultTimeout is the bbolt open timeout when Options.Timeout is 0.
+// DefaultTimeout is how long Open waits for another process's lock when
+// Options.Timeout is 0.
 const DefaultTimeout = 2 * time.Second
-
-// mmapSize is the initial memory map of the log, so that it grows to this
-// size without remapping (which would stall readers and writers).
-const mmapSize = 64 << 20
 
 // Options configure a Journal.
 type Options struct {
-	Path     string        // bbolt file of the log; created if missing
+	Path     string        // file of the log; created if missing
 	NoSync   bool          // skip fsync (for a log on tmpfs); commits still happen
 	Interval time.Duration // 0: group commit as soon as records are pending; >0: commit every Interval
 	Timeout  time.Duration // how long Open waits for another process's lock (0: DefaultTimeout)
@@ -48,7 +38,6 @@ type Options struct {
 // Journal is an open operation log. Its methods are safe for concurrent
 // use.
 type Journal struct {
-	db      *bolt.DB
 	path    string
 	group   bool // commit as soon as records are pending
 	logger  *slog.Logger
@@ -56,8 +45,10 @@ type Journal struct {
 	stop    chan struct{} // closed by Close
 	exited  chan struct{} // closed when the committer returns
 	shut    chan struct{} // closed when Close is done; closeErr is set before
-	value   []byte        // the committer's buffer of stored values
 	commits atomic.Uint64 // successful commits, for tests and benchmarks
+
+	fmu  sync.Mutex // held by a commit's I/O, Trim and Truncate
+	file *logFile   // protected by fmu
 
 	mu       sync.Mutex // protects the fields below
 	recs     [][]byte   // buffered records, LSNs last-len(recs)+1 .. last
@@ -70,6 +61,7 @@ type Journal struct {
 	durable  uint64     // highest committed LSN
 	err      error      // the error of the latest commit, nil after a success
 	stalled  bool       // a group commit failed: wait for Discard before the next
+	failTo   uint64     // the highest LSN of the failed group commit, while stalled
 	closing  bool       // Close has begun
 	closed   bool       // Close has failed the remaining waiters; Append drops records
 	closeErr error      // what Close returned, set before shut is closed
@@ -83,9 +75,12 @@ type batch struct {
 
 func newBatch() *batch { return &batch{done: make(chan struct{})} }
 
-// Open opens or creates the log at o.Path and starts its committer. A file
-// that is not a log of this format is refused with ErrForeign. The next
-// Append continues after the highest LSN in the file.
+// Open opens or creates the log at o.Path, takes its exclusive lock and
+// starts its committer. A file that is not a log of this format is refused
+// with ErrForeign; a file another process holds is refused after
+// o.Timeout. The next Append continues after the highest LSN in the file.
+// Damaged records at the end of the file are logged, and cut by Truncate
+// or the first commit.
 func Open(o Options) (*Journal, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -93,55 +88,21 @@ func Open(o Options) (*Journal, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	db, last, err := openFile(o)
+	lf, err := openLog(o)
 	if err != nil {
 		return nil, fileError("open log", o.Path, err)
 	}
+	if lf.torn {
+		o.Logger.Warn("cyberdb: the log ends in damaged records; the next commit cuts them", "path", o.Path, "last", lf.last)
+	}
 	j := &Journal{
-		db: db, path: o.Path, group: o.Interval <= 0, logger: o.Logger,
+		file: lf, path: o.Path, group: o.Interval <= 0, logger: o.Logger,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{}),
 		shut: make(chan struct{}),
-		last: last, durable: last,
+		last: lf.last, durable: lf.last,
 	}
 	go j.run(o.Interval)
 	return j, nil
-}
-
-// openFile opens the bbolt file, prepares a new one and returns the
-// highest LSN it holds. A panic of bbolt on a damaged file is returned as
-// an error.
-func openFile(o Options) (db *bolt.DB, last uint64, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("bbolt failed on the file (damaged?): %v", r)
-		}
-	}()
-	db, err = bolt.Open(o.Path, 0o600, &bolt.Options{
-		Timeout:         o.Timeout,
-		NoSync:          o.NoSync,
-		NoGrowSync:      o.NoSync,
-		NoFreelistSync:  true,
-		FreelistType:    bolt.FreelistMapType,
-		InitialMmapSize: mmapSize,
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if err := checkFormat(tx); err != nil {
-			return err
-		}
-		if err := initFile(tx); err != nil {
-			return err
-		}
-		last = lastLSN(tx)
-		return nil
-	})
-	if err != nil {
-		_ = db.Close()
-		return nil, 0, err
-	}
-	return db, last, nil
 }
 
 // Close commits the buffered records, stops the committer and closes the
@@ -165,7 +126,10 @@ func (j *Journal) Close() error {
 	j.failCur(ErrClosed)
 	j.recs, j.closed = nil, true
 	j.mu.Unlock()
-	if cerr := j.db.Close(); err == nil && cerr != nil {
+	j.fmu.Lock()
+	cerr := j.file.close()
+	j.fmu.Unlock()
+	if err == nil && cerr != nil {
 		err = fmt.Errorf("cyberdb: close log %s: %w", j.path, cerr)
 	}
 	j.closeErr = err

@@ -201,14 +201,14 @@ func TestDiscardAndSetNext(t *testing.T) {
 
 func TestTrim(t *testing.T) {
 	j := openTest(t, Options{NoSync: true})
-	const n = 3*trimBatch + 10
+	const n = 12300
 	for i := 1; i <= n; i++ {
 		j.Append(rec(i))
 	}
 	if err := wait(t, j, n); err != nil {
 		t.Fatal(err)
 	}
-	for _, upto := range []uint64{0, 5, 2*trimBatch + 1, n + 100} {
+	for _, upto := range []uint64{0, 5, 8193, n + 100} {
 		if err := j.Trim(upto); err != nil {
 			t.Fatal(err)
 		}
@@ -216,6 +216,87 @@ func TestTrim(t *testing.T) {
 	}
 	if lsn := j.Append(rec(n + 1)); lsn != n+1 {
 		t.Fatalf("after trimming all, Append got %d", lsn)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, last, err := replayAll(t, j.path, n)
+	if err != nil || last != n+1 {
+		t.Fatalf("Replay after Trim: last %d, err %v", last, err)
+	}
+	wantRecords(t, got, n+1, n+1)
+}
+
+// TestTrimKeepsLargeTail checks that Trim keeps the file when it would
+// copy much more than it drops, and that the log still replays.
+func TestTrimKeepsLargeTail(t *testing.T) {
+	j := openTest(t, Options{NoSync: true})
+	big := make([]byte, 1000)
+	const n = 3 * trimCopyMax / 1000
+	for range n {
+		j.Append(big)
+	}
+	if err := wait(t, j, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Trim(10); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(stored(t, j)); got != n {
+		t.Fatalf("Trim(10) of %d large records left %d, want the file kept", n, got)
+	}
+	if err := j.Trim(n - 10); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(stored(t, j)); got != 10 {
+		t.Fatalf("Trim(%d) left %d records, want 10", n-10, got)
+	}
+	last, err := j.ReplayOpen(5, func(uint64, []byte) error { return nil })
+	if err == nil || last != 5 {
+		t.Fatalf("ReplayOpen after a trim past its start: last %d, err %v; want a gap", last, err)
+	}
+	if last, err := j.ReplayOpen(n-10, func(uint64, []byte) error { return nil }); err != nil || last != n {
+		t.Fatalf("ReplayOpen: last %d, err %v", last, err)
+	}
+}
+
+// TestLock checks that a second Open of a log fails within its timeout,
+// also after Trim replaced the file, while Replay still reads it.
+func TestLock(t *testing.T) {
+	j := openTest(t, Options{NoSync: true})
+	for i := 1; i <= 10; i++ {
+		j.Append(rec(i))
+	}
+	if err := wait(t, j, 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, trim := range []bool{false, true} {
+		if trim {
+			if err := j.Trim(4); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := time.Now()
+		if j2, err := Open(Options{Path: j.path, Timeout: 50 * time.Millisecond}); err == nil {
+			_ = j2.Close()
+			t.Fatal("a second Open of a held log succeeded")
+		} else if d := time.Since(start); d > time.Second {
+			t.Fatalf("a second Open failed after %v", d)
+		} else {
+			t.Log(err)
+		}
+		got, last, err := replayAll(t, j.path, 4)
+		if err != nil || last != 10 {
+			t.Fatalf("Replay of a held log: last %d, err %v", last, err)
+		}
+		wantRecords(t, got, 5, 10)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j2 := openTest(t, Options{Path: j.path, NoSync: true})
+	if j2.Last() != 10 {
+		t.Fatalf("reopened after Trim: Last %d, want 10", j2.Last())
 	}
 }
 

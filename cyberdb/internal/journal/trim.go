@@ -2,81 +2,113 @@ package journal
 
 import (
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
+	"io"
+	"os"
+	"sort"
 )
 
-// trimBatch is how many records one transaction of Trim or Truncate
-// deletes, so that commits are never held up for long.
-const trimBatch = 4096
+// trimCopyMax is how many bytes of records Trim copies to drop any number
+// of records; beyond it, Trim copies no more bytes than it drops.
+const trimCopyMax = 1 << 20
 
 // Trim deletes the committed records with LSN up to upto, once a snapshot
-// covers them, in transactions of bounded size.
+// covers them. It rewrites the log with the records after upto, which
+// pauses commits meanwhile; when that would copy more than it drops, it
+// keeps the file as it is (Replay skips the records a snapshot covers).
 func (j *Journal) Trim(upto uint64) error {
-	upto = min(upto, j.Durable())
-	err := j.deleteWhile(func(c *bolt.Cursor) []byte {
-		k, _ := c.First()
-		if lsn, ok := keyLSN(k); k == nil || (ok && lsn > upto) {
-			return nil
-		}
-		return k
-	})
+	j.fmu.Lock()
+	err := j.file.trim(upto)
+	j.fmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("cyberdb: trim log %s up to %d: %w", j.path, upto, err)
 	}
 	return nil
 }
 
-// Truncate deletes every record with LSN above after, such as the damaged
-// tail that Replay reported, so that the next Append assigns after+1 and
-// a later Replay reaches the records appended from then on. It must be
-// called before the first Append.
-func (j *Journal) Truncate(after uint64) error {
-	j.mu.Lock()
-	pending := len(j.recs) > 0 || j.flying != nil
-	j.mu.Unlock()
-	if pending {
-		return fmt.Errorf("cyberdb: truncate log %s: records are pending", j.path)
+// trim replaces the file with one that holds the records after upto.
+func (lf *logFile) trim(upto uint64) error {
+	if err := lf.ensureOpen(); err != nil {
+		return err
 	}
-	err := j.deleteWhile(func(c *bolt.Cursor) []byte {
-		k, _ := c.Last()
-		if lsn, ok := keyLSN(k); k == nil || (ok && lsn <= after) {
-			return nil
-		}
-		return k
-	})
+	off, _, next, err := lf.find(min(upto, lf.last))
 	if err != nil {
-		return fmt.Errorf("cyberdb: truncate log %s after %d: %w", j.path, after, err)
+		return err
 	}
-	j.mu.Lock()
-	j.last, j.durable = after, min(j.durable, after)
-	j.mu.Unlock()
-	return nil
+	drop, keep := off-headerSize, lf.end-off
+	if drop == 0 || (keep > drop && keep > trimCopyMax) {
+		return nil
+	}
+	nf, err := lf.copyTail(off)
+	if nf != nil {
+		lf.adopt(nf, off, next)
+	}
+	return err
 }
 
-// deleteWhile deletes the keys next returns, until it returns nil, in
-// transactions of at most trimBatch deletions.
-func (j *Journal) deleteWhile(next func(*bolt.Cursor) []byte) error {
-	for more := true; more; {
-		err := j.db.Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketLog)
-			c := b.Cursor()
-			var kb [8]byte
-			for range trimBatch {
-				k := next(c)
-				if k == nil {
-					more = false
-					return nil
-				}
-				if err := b.Delete(append(kb[:0], k...)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
+// copyTail writes a new log at path+".tmp" with the records from offset
+// off on, locks it and renames it over the log. It returns the new file
+// once it is renamed, with an error if the directory could not be synced.
+func (lf *logFile) copyTail(off int64) (nf *os.File, err error) {
+	tmp := lf.tmpPath()
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	renamed := false
+	defer func() {
+		if !renamed {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := lf.fill(f, off); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, lf.path); err != nil {
+		return nil, err
+	}
+	renamed = true
+	if !lf.noSync {
+		err = syncDir(lf.path)
+	}
+	return f, err
 }
+
+// fill locks f, a new file, and writes to it the header and the records
+// from offset off on, durably.
+func (lf *logFile) fill(f *os.File, off int64) error {
+	if err := tryLock(f); err != nil {
+		return err
+	}
+	if _, err := f.Write(appendHeader(nil)); err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, io.NewSectionReader(lf.f, off, lf.end-off)); err != nil {
+		return err
+	}
+	if lf.noSync {
+		return nil
+	}
+	return f.Sync()
+}
+
+// adopt makes nf, which holds the records from offset off on of the old
+// file (the first with LSN next), the log file, and closes the old one.
+func (lf *logFile) adopt(nf *os.File, off int64, next uint64) {
+	_ = lf.f.Close()
+	shift := off - headerSize
+	i := sort.Search(len(lf.index), func(i int) bool { return lf.index[i].off >= off })
+	index := make([]mark, 0, len(lf.index)-i+1)
+	if next != 0 && (i == len(lf.index) || lf.index[i].off != off) {
+		index = append(index, mark{lsn: next, off: headerSize})
+	}
+	for _, m := range lf.index[i:] {
+		index = append(index, mark{lsn: m.lsn, off: m.off - shift})
+	}
+	lf.f, lf.index = nf, index
+	lf.end -= shift
+	lf.alloc, lf.cut, lf.torn, lf.growAt = lf.end, false, false, 0
+}
+
+// tmpPath returns where Trim writes the new file.
+func (lf *logFile) tmpPath() string { return lf.path + ".tmp" }
