@@ -18,36 +18,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cyberdb-go/cyberdb/examples/internal/extest"
 )
 
-// binDir holds the example binary built for the tests.
-var binDir string
+func TestMain(m *testing.M) { extest.Main(m) }
 
-func TestMain(m *testing.M) {
-	var err error
-	if binDir, err = os.MkdirTemp("", "cdb"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(binDir)
-	os.Exit(code)
-}
-
-// build compiles the example once, with the race detector if the tests
-// use it, and returns the binary's path.
-var build = sync.OnceValues(func() (string, error) {
-	bin := filepath.Join(binDir, "prefork")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+// build compiles the example once and returns the binary's path.
+func build() (string, error) { return extest.Build("prefork") }
 
 func TestPrefork(t *testing.T) {
 	dir := storeDir(t)
