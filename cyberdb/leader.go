@@ -187,7 +187,7 @@ func (l *leader) load(path string) error {
 	}
 	l.gate.Lock()
 	defer l.gate.Unlock()
-	l.eng.Restore(tables)
+	l.eng.RestoreOwned(tables)
 	return l.snapshot(l.files.backup)
 }
 

@@ -69,3 +69,18 @@ func TestLog_ReplayRebuildsState(t *testing.T) {
 		}
 	}
 }
+
+func TestEngine_RestoreOwned(t *testing.T) {
+	v, _ := cbor.Marshal(1)
+	tables := []TableData{
+		{Name: "d", Kind: KindDict, LSN: 4, Dict: map[string][]byte{"k": v}},
+		{Name: "l", Kind: KindList, List: [][]byte{v}},
+		{Name: "", Kind: KindDict, Dict: map[string][]byte{}},
+	}
+	e := New(nil)
+	e.RestoreOwned(tables)
+	got := e.Snapshot()
+	if len(got) != 2 || got[0].LSN != 4 || len(got[0].Dict) != 1 || len(got[1].List) != 1 {
+		t.Fatalf("restored %+v", got)
+	}
+}

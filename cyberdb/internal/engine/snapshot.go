@@ -54,9 +54,21 @@ func (t *table) data() (TableData, bool) {
 // two entries with the same name the later wins. The value slices are
 // shared, not copied, and must not be modified afterwards.
 func (e *Engine) Restore(tables []TableData) {
+	e.restore(tables, fromData)
+}
+
+// RestoreOwned is Restore taking ownership of the maps and lists in
+// tables instead of copying them, for tables just read from a file: the
+// caller must not use them afterwards.
+func (e *Engine) RestoreOwned(tables []TableData) {
+	e.restore(tables, ownData)
+}
+
+// restore replaces every table with those build makes of tables.
+func (e *Engine) restore(tables []TableData, build func(TableData) *table) {
 	fresh := make(map[string]*table, len(tables))
 	for _, td := range tables {
-		if t := fromData(td); t != nil {
+		if t := build(td); t != nil {
 			fresh[t.name] = t
 		}
 	}
@@ -68,6 +80,18 @@ func (e *Engine) Restore(tables []TableData) {
 		t.drop()
 	}
 	e.dropCursors(func(*cursor) bool { return true })
+}
+
+// ownData builds a table holding td's own map (a list is copied, which
+// costs one slice header per element), or nil if td is unusable.
+func ownData(td TableData) *table {
+	if td.Kind != KindDict || td.Dict == nil {
+		return fromData(td)
+	}
+	if td.Name == "" {
+		return nil
+	}
+	return &table{name: td.Name, kind: td.Kind, lsn: td.LSN, dict: td.Dict}
 }
 
 // fromData builds a table holding a copy of td, or nil if td is unusable.
