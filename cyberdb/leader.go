@@ -55,6 +55,7 @@ func (db *DB) lead() (*leader, error) {
 	if err := l.serve(); err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	last, err := l.restore()
 	if err == nil {
 		err = l.openLog(last)
@@ -72,7 +73,7 @@ func (db *DB) lead() (*leader, error) {
 		defer l.wg.Done()
 		l.backupLoop()
 	}()
-	db.log.Info("cyberdb: leading", "durability", db.opts.Durability, "backup", f.backup, "lsn", last)
+	db.log.Info("cyberdb: leading", "durability", db.opts.Durability, "backup", f.backup, "lsn", last, "restored_in", time.Since(start))
 	return l, nil
 }
 
