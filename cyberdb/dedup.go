@@ -12,7 +12,7 @@ import (
 // leader, is applied once and answered with its original result. A
 // client's results are forgotten once it acknowledges them (Op.Ack).
 type dedup struct {
-	mu      sync.Mutex // protects clients
+	mu      sync.RWMutex // protects clients
 	clients map[uint64]*clientWrites
 }
 
@@ -33,11 +33,18 @@ func newDedup() *dedup {
 	return &dedup{clients: make(map[uint64]*clientWrites)}
 }
 
-// client returns the history of client id, creating it.
+// client returns the history of client id, creating it. Every write a
+// client sends looks it up, so the common case takes only a read lock.
 func (d *dedup) client(id uint64) *clientWrites {
+	d.mu.RLock()
+	c := d.clients[id]
+	d.mu.RUnlock()
+	if c != nil {
+		return c
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c := d.clients[id]
+	c = d.clients[id]
 	if c == nil {
 		c = &clientWrites{results: make(map[uint64]engine.Result), running: make(map[uint64]chan struct{})}
 		d.clients[id] = c

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/backup"
@@ -34,7 +33,7 @@ func (l *leader) HandleMarked(p *ipc.Peer, req []byte, dst []byte) ([]byte, uint
 		fail(&res, engine.ErrInvalid, "malformed request: %v", err)
 	default:
 		op.Client = p.ClientID
-		l.apply(&op, &res, p.Cred.UID == uint32(os.Geteuid()))
+		l.apply(&op, &res, p.Cred.UID == l.uid)
 	}
 	return l.encodeResult(dst, &res), res.LSN
 }
@@ -96,7 +95,7 @@ func (l *leader) writable() error {
 	if l.j == nil {
 		return nil
 	}
-	if time.Now().UnixNano() < l.failedUntil.Load() {
+	if until := l.failedUntil.Load(); until != 0 && time.Now().UnixNano() < until {
 		return fmt.Errorf("writes are refused for a moment after a failed commit: %v", l.j.Err())
 	}
 	if l.db.opts.Durability != Always {

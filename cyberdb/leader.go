@@ -21,6 +21,7 @@ import (
 // its own calls to the engine directly and serves the other processes.
 type leader struct {
 	db      *DB
+	uid     uint32 // this process's effective uid: its peers may save and load files
 	files   files
 	eng     *engine.Engine
 	j       *journal.Journal // the operation log; nil in Snapshot mode
@@ -51,7 +52,7 @@ func (db *DB) lead() (*leader, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &leader{db: db, files: f, eng: engine.New(db.codec), stop: make(chan struct{}), ready: make(chan struct{})}
+	l := &leader{db: db, uid: uint32(os.Geteuid()), files: f, eng: engine.New(db.codec), stop: make(chan struct{}), ready: make(chan struct{})}
 	if err := l.serve(); err != nil {
 		return nil, err
 	}

@@ -96,6 +96,9 @@ func (j *Journal) Last() uint64 {
 // Err returns the error of the latest commit, wrapping ErrCommit and the
 // cause (such as ENOSPC), or nil if it succeeded.
 func (j *Journal) Err() error {
+	if !j.failing.Load() {
+		return nil // the common case, without taking the lock Append needs
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.err

@@ -100,6 +100,7 @@ func (j *Journal) committed(to uint64, recs [][]byte) {
 		j.logger.Info("cyberdb: log commits succeed again", "path", j.path, "lsn", to)
 	}
 	j.durable, j.err, j.target = to, nil, len(recs)
+	j.failing.Store(false)
 	j.commits.Add(1)
 	clear(recs)
 	j.spare = recs[:0]
@@ -114,6 +115,7 @@ func (j *Journal) failed(to uint64, recs [][]byte, err error) error {
 		j.logger.Error("cyberdb: log commit failed", "path", j.path, "records", len(recs), "err", err)
 	}
 	j.err = err
+	j.failing.Store(true)
 	j.recs = append(recs, j.recs...)
 	if j.cur == nil {
 		j.cur = newBatch()

@@ -46,6 +46,7 @@ type Journal struct {
 	exited  chan struct{} // closed when the committer returns
 	shut    chan struct{} // closed when Close is done; closeErr is set before
 	commits atomic.Uint64 // successful commits, for tests and benchmarks
+	failing atomic.Bool   // the latest commit failed (j.err is set); read without mu
 
 	fmu  sync.Mutex // held by a commit's I/O, Trim and Truncate
 	file *logFile   // protected by fmu
