@@ -37,8 +37,9 @@ type Options struct {
 	// the leader; a peer silent for about twice as long is considered dead.
 	// Default 1 s. Negative disables it.
 	KeepAlive time.Duration
-	// Streams is the number of request streams a client process keeps to
-	// the leader; calls from all goroutines share them. Default 4.
+	// Streams is the number of connections ("lanes") a client process
+	// keeps to the leader for its calls; calls from all goroutines share
+	// them. Default 4, at most 64.
 	Streams int
 	// MaxMessageSize bounds one message on the socket in either direction.
 	// Default 64 MiB.
@@ -126,8 +127,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: OpenTimeout %v is negative", ErrInvalid, o.OpenTimeout)
 	case o.LockTimeout < 0:
 		return fmt.Errorf("%w: LockTimeout %v is negative", ErrInvalid, o.LockTimeout)
-	case o.Streams < 0 || o.Streams > 256:
-		return fmt.Errorf("%w: Streams %d out of range [1, 256]", ErrInvalid, o.Streams)
+	case o.Streams < 0 || o.Streams > 64:
+		return fmt.Errorf("%w: Streams %d out of range [1, 64]", ErrInvalid, o.Streams)
 	}
 	return o.limits().Validate()
 }

@@ -23,8 +23,9 @@ const (
 type ClientConfig struct {
 	ClientID uint64 // identifies this client to the leader (logs, deduplication)
 	PID      int    // the caller's process id, sent in the hello
-	// Streams is the number of request streams shared by all calls
-	// (default 4, at most 64).
+	// Streams is the number of lanes (raw connections attached to the
+	// session) that carry the requests of all calls (default 4, at most
+	// 64).
 	Streams int
 	// Limits bounds the replies the client accepts (default DefaultLimits).
 	Limits Limits
@@ -50,25 +51,24 @@ func (cfg ClientConfig) normalized() (ClientConfig, error) {
 	return cfg, cfg.Limits.Validate()
 }
 
-// Client is a connection to the leader. Its calls share a few streams, so
-// concurrent calls are batched into few writes. A Client is safe for
-// concurrent use; once its session is gone (see Done) every call fails.
+// Client is a connection to the leader: a yamux session, which carries
+// keepalives and the leader's goodbye, and a few lanes, which carry the
+// calls. Concurrent calls on a lane are batched into few writes. A Client
+// is safe for concurrent use; once its session is gone (see Done) every
+// call fails.
 type Client struct {
 	sess    *yamux.Session
 	streams []*clientStream
 	maxBody int
 	next    atomic.Uint32 // round-robin stream choice
 	ids     atomic.Uint64 // last request id
-	readers sync.WaitGroup
+	watcher sync.WaitGroup
 
 	done    chan struct{} // closed by fail
 	failure sync.Once
 
-	errMu sync.Mutex // protects the fields below
+	errMu sync.Mutex // protects err
 	err   error      // why the session ended; set once by fail
-	cause error      // the first failure seen, while readers wind down
-	live  int        // stream readers still running
-	byes  int        // streams on which the leader said goodbye
 }
 
 // Dial connects to the leader's socket at path, performs the handshake and
@@ -82,7 +82,7 @@ func Dial(ctx context.Context, path string, cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := connect(ctx, conn, cfg)
+	c, err := connect(ctx, conn, path, cfg)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -90,38 +90,75 @@ func Dial(ctx context.Context, path string, cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
-// connect runs the handshake on conn and starts the session.
-func connect(ctx context.Context, conn net.Conn, cfg ClientConfig) (*Client, error) {
-	if err := clientHandshake(ctx, conn, cfg); err != nil {
+// connect runs the handshake on conn, starts the session and attaches
+// its lanes.
+func connect(ctx context.Context, conn net.Conn, path string, cfg ClientConfig) (*Client, error) {
+	h := hello{Version: cfg.Version, ClientID: cfg.ClientID, PID: int64(cfg.PID)}
+	token, err := clientHandshake(ctx, conn, cfg.Version, h)
+	if err != nil {
 		return nil, err
+	}
+	if len(token) == 0 {
+		return nil, fmt.Errorf("%w: the leader sent no session token", ErrHandshake)
 	}
 	sess, err := transport.Client(conn, transport.YamuxConfig(cfg.KeepAlive))
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{sess: sess, maxBody: maxBody(cfg.Limits), done: make(chan struct{})}
-	if err := c.openStreams(cfg); err != nil {
-		c.Close()
+	lanes, err := dialLanes(ctx, path, cfg, token)
+	if err != nil {
+		sess.Close()
 		return nil, err
 	}
+	c := &Client{sess: sess, maxBody: maxBody(cfg.Limits), done: make(chan struct{})}
+	c.start(lanes, cfg.Limits.MaxMessageSize)
 	return c, nil
 }
 
-// openStreams opens every request stream, then starts their readers.
-func (c *Client) openStreams(cfg ClientConfig) error {
+// dialLanes attaches cfg.Streams lanes to the session named by token.
+func dialLanes(ctx context.Context, path string, cfg ClientConfig, token []byte) ([]net.Conn, error) {
+	lanes := make([]net.Conn, 0, cfg.Streams)
 	for range cfg.Streams {
-		st, err := c.sess.OpenStream()
+		lane, err := dialLane(ctx, path, cfg, token)
 		if err != nil {
-			return fmt.Errorf("%w: open stream: %w", ErrSessionClosed, err)
+			for _, l := range lanes {
+				l.Close()
+			}
+			return nil, err
 		}
-		c.streams = append(c.streams, newClientStream(c, st, cfg.Limits.MaxMessageSize))
+		lanes = append(lanes, lane)
 	}
-	c.live = len(c.streams)
-	c.readers.Add(len(c.streams))
-	for _, s := range c.streams {
-		go s.readLoop()
+	return lanes, nil
+}
+
+// start sets up the lanes and starts the watcher of the session.
+func (c *Client) start(lanes []net.Conn, maxSize int) {
+	for _, l := range lanes {
+		c.streams = append(c.streams, newClientStream(c, l, maxSize))
 	}
-	return nil
+	c.watcher.Add(1)
+	go c.watch()
+}
+
+// watch ends the client when the yamux session ends (the leader is gone,
+// or a keepalive timed out) or when the leader says goodbye on its
+// control stream.
+func (c *Client) watch() {
+	defer c.watcher.Done()
+	st, err := c.sess.AcceptStream()
+	if err != nil {
+		c.fail(ErrSessionClosed)
+		return
+	}
+	f, err := transport.NewFrameReader(st, maxHandshakeBody).Next()
+	switch {
+	case err != nil:
+		c.fail(sessionError(err))
+	case f.Type == frameGoodbye:
+		c.fail(ErrLeaderClosed)
+	default:
+		c.fail(fmt.Errorf("%w: unexpected frame type %d on the control stream", ErrSessionClosed, f.Type))
+	}
 }
 
 // Call sends req to the leader and returns the reply body, which the
@@ -160,69 +197,25 @@ func (c *Client) Err() error {
 }
 
 // Close ends the session; pending and later calls fail with
-// ErrClientClosed. It waits for the client's goroutines and is idempotent.
+// ErrClientClosed. It waits for the client's goroutine and is idempotent.
 func (c *Client) Close() error {
 	c.fail(ErrClientClosed)
-	c.readers.Wait()
+	c.watcher.Wait()
 	return nil
 }
 
-// lose records the first failure and closes the yamux session, so every
-// stream reader ends; the last one decides the session's error.
-func (c *Client) lose(err error) {
-	c.errMu.Lock()
-	if c.cause == nil {
-		c.cause = sessionError(err)
-	}
-	c.errMu.Unlock()
-	c.closeSession()
-}
-
-// readerDone accounts for a stream reader that ended with err. The last
-// one ends the session: with ErrLeaderClosed if the leader said goodbye
-// on any stream, else with the first failure; then it fails every call
-// still pending.
-func (c *Client) readerDone(err error) {
-	if err != ErrLeaderClosed {
-		c.lose(err)
-	}
-	c.errMu.Lock()
-	if err == ErrLeaderClosed {
-		c.byes++
-	}
-	c.live--
-	last, final := c.live == 0, c.cause
-	if c.byes > 0 {
-		final = ErrLeaderClosed
-	}
-	c.errMu.Unlock()
-	if !last {
-		return
-	}
-	c.fail(final)
-	for _, s := range c.streams {
-		s.abort(c.Err())
-	}
-}
-
-// fail ends the session with err, once; later calls are no-ops.
+// fail ends the session with err, once, failing every pending call;
+// later calls are no-ops.
 func (c *Client) fail(err error) {
 	c.failure.Do(func() {
 		c.errMu.Lock()
 		c.err = err
 		c.errMu.Unlock()
 		close(c.done)
-		c.closeSession()
+		for _, s := range c.streams {
+			s.st.Close()
+			s.abort(err)
+		}
+		c.sess.Close()
 	})
-}
-
-// closeSession closes the yamux session. It first wakes the stream
-// readers with a past deadline: yamux readers spin between the session's
-// shutdown and the closing of its streams.
-func (c *Client) closeSession() {
-	now := time.Now()
-	for _, s := range c.streams {
-		_ = s.st.SetReadDeadline(now)
-	}
-	c.sess.Close()
 }

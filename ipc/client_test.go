@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -123,15 +124,47 @@ func TestClient_RequestTooLarge(t *testing.T) {
 	}
 }
 
-// fakeSession handshakes as a leader, then hands the connection to then.
+// fakeSession handshakes as a leader on a session connection and one
+// lane, then hands the lane to then.
 func fakeSession(t *testing.T, then func(net.Conn)) string {
-	return fakeLeader(t, func(c net.Conn) {
-		readHello(c)
-		if _, err := c.Write(answerBytes(1, 0, "")); err != nil {
-			return
-		}
-		then(c)
-	})
+	t.Helper()
+	l, path := listenTemp(t)
+	done := make(chan struct{})
+	t.Cleanup(func() { l.Close(); <-done })
+	go func() {
+		defer close(done)
+		serveFakeSession(l, then)
+	}()
+	return path
+}
+
+// serveFakeSession accepts a session and its lane on l and runs then on
+// the lane.
+func serveFakeSession(l net.Listener, then func(net.Conn)) {
+	c, err := l.Accept()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	readHello(c)
+	if _, err := c.Write(answerBytes(2, 0, "0123456789abcdef")); err != nil {
+		return
+	}
+	sess, err := transport.Server(c, nil)
+	if err != nil {
+		return
+	}
+	defer sess.Close()
+	lane, err := l.Accept()
+	if err != nil {
+		return
+	}
+	defer lane.Close()
+	readHello(lane)
+	if _, err := lane.Write(answerBytes(2, 0, "")); err != nil {
+		return
+	}
+	then(lane)
 }
 
 func TestClient_LeaderFailures(t *testing.T) {
@@ -167,66 +200,39 @@ func TestClient_LeaderFailures(t *testing.T) {
 	}
 }
 
-// sendFrame answers the client's first stream with one frame and waits for
+// sendFrame answers on the client's lane with one frame and waits for
 // the client to hang up.
 func sendFrame(typ uint8, id uint64, body []byte) func(net.Conn) {
 	return sendRaw(transport.AppendFrame(nil, typ, id, body))
 }
 
-// sendRaw writes wire on the client's first stream and waits for the
-// client to hang up.
+// sendRaw writes wire on the client's lane and waits for the client to
+// hang up.
 func sendRaw(wire []byte) func(net.Conn) {
 	return func(c net.Conn) {
-		sess, err := transport.Server(c, nil)
-		if err != nil {
-			return
-		}
-		defer sess.Close()
-		st, err := sess.AcceptStream()
-		if err != nil {
-			return
-		}
-		_, _ = st.Write(wire)
-		<-sess.CloseChan()
+		_, _ = c.Write(wire)
+		_, _ = io.Copy(io.Discard, c)
 	}
 }
 
-// hangUpAfterRequest closes the connection once the first request arrives.
+// hangUpAfterRequest closes the lane once the first request arrives.
 func hangUpAfterRequest(c net.Conn) {
-	sess, err := transport.Server(c, nil)
-	if err != nil {
-		return
-	}
-	defer sess.Close()
-	st, err := sess.AcceptStream()
-	if err != nil {
-		return
-	}
-	_, _ = transport.NewFrameReader(st, 1<<20).Next()
+	_, _ = transport.NewFrameReader(c, 1<<20).Next()
 }
 
 // TestClient_UnknownReply checks that a reply for no pending call (one
 // canceled, say) is dropped.
 func TestClient_UnknownReply(t *testing.T) {
 	path := fakeSession(t, func(c net.Conn) {
-		sess, err := transport.Server(c, nil)
-		if err != nil {
-			return
-		}
-		defer sess.Close()
-		st, err := sess.AcceptStream()
-		if err != nil {
-			return
-		}
-		fr := transport.NewFrameReader(st, 1<<20)
+		fr := transport.NewFrameReader(c, 1<<20)
 		f, err := fr.Next()
 		if err != nil {
 			return
 		}
 		out := transport.AppendFrame(nil, 2, f.ID+1000, []byte("stray"))
 		out = transport.AppendFrame(out, 2, f.ID, append([]byte("re:"), f.Body...))
-		_, _ = st.Write(out)
-		<-sess.CloseChan()
+		_, _ = c.Write(out)
+		_, _ = io.Copy(io.Discard, c)
 	})
 	c := dial(t, path, ipc.ClientConfig{Streams: 1})
 	got, err := c.Call(context.Background(), []byte("q"))

@@ -1,12 +1,13 @@
 package ipc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
+	"time"
 
 	"github.com/cyberdb-go/cyberdb/transport"
 	"github.com/hashicorp/yamux"
@@ -15,12 +16,22 @@ import (
 // retainOut is the largest write buffer a stream keeps between batches.
 const retainOut = 1 << 20
 
-// call is one request awaiting its reply. Calls are pooled: done is
-// signalled exactly once per use, by the stream's reader.
+// States of a call, guarded by its lane's mu.
+const (
+	callWaiting  uint8 = iota // registered; no reply yet
+	callAnswered              // reply or err set; unregistered
+	callTurn                  // registered and told to take over reading
+)
+
+// call is one request awaiting its reply. Calls are pooled. Every change
+// of state made by another goroutine is signalled on done, exactly once,
+// while the lane's mu is held; the call's owner consumes each signal.
 type call struct {
-	done  chan struct{} // capacity 1
-	reply []byte
-	err   error
+	done   chan struct{} // capacity 1
+	state  uint8
+	parked bool // its owner waits for a signal, so it may take a turn
+	reply  []byte
+	err    error
 }
 
 var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
@@ -28,29 +39,35 @@ var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}
 func getCall() *call { return callPool.Get().(*call) }
 
 func putCall(cl *call) {
-	cl.reply, cl.err = nil, nil
+	cl.state, cl.parked, cl.reply, cl.err = callWaiting, false, nil, nil
 	callPool.Put(cl)
 }
 
-// clientStream is one request stream. Callers queue frames in out; the
-// first caller to find no write in progress writes the whole queue, and
-// keeps writing whatever others queued meanwhile, so a busy stream sends
-// many requests per write without a writer goroutine. One reader
-// goroutine delivers replies by id.
+// signal tells cl's owner that its state changed. mu must be held.
+func (cl *call) signal() { cl.done <- struct{}{} }
+
+// clientStream is one lane. Callers queue frames in out; the first caller
+// to find no write in progress writes the whole queue, and keeps writing
+// whatever others queued meanwhile, so a busy lane sends many requests
+// per write. There is no reader goroutine: a waiting caller reads the
+// lane itself and hands the replies of others to them, so a lone caller
+// gets its reply with no goroutine hand-off at all. When the reader has
+// its own reply it passes the turn to another waiting caller.
 type clientStream struct {
 	c  *Client
-	st *yamux.Stream
-	fr *transport.FrameReader
+	st net.Conn
+	fr *transport.FrameReader // used by the caller whose turn it is
 
 	mu      sync.Mutex       // protects the fields below
 	pending map[uint64]*call // calls awaiting a reply
 	out     []byte           // frames queued for the next write
 	spare   []byte           // an empty buffer to swap with out
 	writing bool             // a caller is writing; others only queue
-	err     error            // set once the reader has stopped
+	reading bool             // a caller is reading; others wait for a signal
+	err     error            // set once the lane has failed
 }
 
-func newClientStream(c *Client, st *yamux.Stream, maxSize int) *clientStream {
+func newClientStream(c *Client, st net.Conn, maxSize int) *clientStream {
 	return &clientStream{
 		c:       c,
 		st:      st,
@@ -78,7 +95,7 @@ func (s *clientStream) send(id uint64, cl *call, req []byte) error {
 	err := s.flushLocked()
 	s.mu.Unlock()
 	if err != nil {
-		s.c.lose(err)
+		s.c.fail(sessionError(err))
 	}
 	return nil
 }
@@ -104,56 +121,172 @@ func (s *clientStream) flushLocked() error {
 	return nil
 }
 
-// wait blocks until cl's reply arrives or ctx is done.
+// wait returns cl's reply: it reads the lane itself when no other caller
+// does, else waits to be answered or handed the turn, or for ctx.
 func (s *clientStream) wait(ctx context.Context, id uint64, cl *call) ([]byte, error) {
+	s.mu.Lock()
+	if cl.state == callWaiting && !s.reading {
+		s.reading = true
+		s.mu.Unlock()
+		return s.read(ctx, id, cl)
+	}
+	cl.parked = true
+	s.mu.Unlock()
 	select {
 	case <-cl.done:
-		reply, err := cl.reply, cl.err
-		putCall(cl)
-		return reply, err
 	case <-ctx.Done():
-		if s.forget(id) {
-			putCall(cl)
-		}
-		return nil, ctx.Err()
+		return s.cancel(ctx, id, cl)
 	}
+	s.mu.Lock()
+	turn := cl.state == callTurn
+	if turn {
+		cl.state, cl.parked = callWaiting, false
+	}
+	s.mu.Unlock()
+	if turn {
+		return s.read(ctx, id, cl)
+	}
+	return answer(cl)
 }
 
-// forget unregisters id and reports whether it was still pending; if not,
-// the reader owns the call and will signal it.
-func (s *clientStream) forget(id uint64) bool {
+// answer returns the outcome of an answered call and recycles it.
+func answer(cl *call) ([]byte, error) {
+	reply, err := cl.reply, cl.err
+	putCall(cl)
+	return reply, err
+}
+
+// cancel gives up a call that is not reading because ctx is done. A reply
+// that arrived meanwhile is returned; a turn received meanwhile is passed
+// on.
+func (s *clientStream) cancel(ctx context.Context, id uint64, cl *call) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.pending[id]
-	delete(s.pending, id)
-	return ok
-}
-
-// readLoop delivers replies until the stream ends. After a Goodbye only
-// this stream stops, failing the calls the leader never read; other
-// streams may still carry replies. Any other end brings the session down.
-func (s *clientStream) readLoop() {
-	defer s.c.readers.Done()
-	err := s.readFrames()
-	if err == ErrLeaderClosed {
-		s.abort(err)
+	switch cl.state {
+	case callAnswered:
+		<-cl.done
+		return answer(cl)
+	case callTurn:
+		<-cl.done
+		s.reading = false
 	}
-	s.c.readerDone(err)
+	delete(s.pending, id)
+	s.passTurnLocked()
+	putCall(cl)
+	return nil, ctx.Err()
 }
 
-func (s *clientStream) readFrames() error {
+// read reads the lane, handing replies to their callers, until cl's own
+// reply arrives, ctx is done or the lane fails. s.reading is set for it.
+func (s *clientStream) read(ctx context.Context, id uint64, cl *call) ([]byte, error) {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = s.st.SetReadDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
 	for {
 		f, err := s.fr.Next()
-		if err != nil {
-			return sessionError(err)
-		}
-		switch f.Type {
-		case frameResponse:
+		switch {
+		case err != nil && isTimeout(err) && ctx.Err() != nil:
+			return s.quit(ctx, id, cl)
+		case err != nil && isTimeout(err):
+			// The deadline of an earlier reader whose ctx ended.
+			_ = s.st.SetReadDeadline(time.Time{})
+		case err != nil:
+			return s.failed(cl, sessionError(err))
+		case f.Type == frameResponse && f.ID == id:
+			return s.own(id, cl, f.Body)
+		case f.Type == frameResponse:
 			s.deliver(f.ID, f.Body)
-		case frameGoodbye:
+		case f.Type == frameGoodbye:
+			return s.failed(cl, ErrLeaderClosed)
+		default:
+			return s.failed(cl, fmt.Errorf("%w: unexpected frame type %d from the leader", ErrSessionClosed, f.Type))
+		}
+	}
+}
+
+// own completes the reader's call with its reply. Replies already
+// buffered are delivered before the turn passes on, since that costs no
+// read.
+func (s *clientStream) own(id uint64, cl *call, body []byte) ([]byte, error) {
+	reply := cloneBytes(body)
+	s.mu.Lock()
+	if cl.state == callAnswered { // failed meanwhile
+		s.mu.Unlock()
+		<-cl.done
+		return answer(cl)
+	}
+	delete(s.pending, id)
+	s.mu.Unlock()
+	end := s.drain()
+	s.mu.Lock()
+	s.reading = false
+	s.passTurnLocked()
+	s.mu.Unlock()
+	if end != nil {
+		s.c.fail(end)
+	}
+	putCall(cl)
+	return reply, nil
+}
+
+// drain delivers the replies buffered whole. It returns the error that
+// ends the session if it meets a goodbye or a bad frame.
+func (s *clientStream) drain() error {
+	for s.fr.Ready() {
+		f, err := s.fr.Next()
+		switch {
+		case err != nil:
+			return sessionError(err)
+		case f.Type == frameResponse:
+			s.deliver(f.ID, f.Body)
+		case f.Type == frameGoodbye:
 			return ErrLeaderClosed
 		default:
 			return fmt.Errorf("%w: unexpected frame type %d from the leader", ErrSessionClosed, f.Type)
+		}
+	}
+	return nil
+}
+
+// quit stops reading for a call whose ctx is done and passes the turn.
+func (s *clientStream) quit(ctx context.Context, id uint64, cl *call) ([]byte, error) {
+	_ = s.st.SetReadDeadline(time.Time{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cl.state == callAnswered {
+		<-cl.done
+		return answer(cl)
+	}
+	delete(s.pending, id)
+	s.reading = false
+	s.passTurnLocked()
+	putCall(cl)
+	return nil, ctx.Err()
+}
+
+// failed ends the session with err, which answers every call, the
+// reader's own included.
+func (s *clientStream) failed(cl *call, err error) ([]byte, error) {
+	s.c.fail(err)
+	<-cl.done
+	return answer(cl)
+}
+
+// passTurnLocked hands the reading to a parked call, if there is one and
+// no one reads. A call still sending (perhaps writing the queue, which
+// the leader may not read until its replies are read) is never chosen:
+// it will read once it has sent. s.mu is held.
+func (s *clientStream) passTurnLocked() {
+	if s.reading || s.err != nil {
+		return
+	}
+	for _, cl := range s.pending {
+		if cl.state == callWaiting && cl.parked {
+			cl.state = callTurn
+			s.reading = true
+			cl.signal()
+			return
 		}
 	}
 }
@@ -161,29 +294,37 @@ func (s *clientStream) readFrames() error {
 // deliver hands a copy of body to the call waiting for id, if any.
 func (s *clientStream) deliver(id uint64, body []byte) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	cl := s.pending[id]
-	delete(s.pending, id)
-	s.mu.Unlock()
-	if cl != nil {
-		cl.reply = bytes.Clone(body)
-		cl.done <- struct{}{}
+	if cl == nil {
+		return
 	}
+	delete(s.pending, id)
+	cl.reply = cloneBytes(body)
+	cl.state = callAnswered
+	cl.signal()
 }
 
-// abort fails every pending call with err and refuses new ones; a stream
+// abort fails every pending call with err and refuses new ones; a lane
 // aborted earlier keeps its first error.
 func (s *clientStream) abort(err error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err == nil {
 		s.err = err
 	}
-	pending := s.pending
-	s.pending = nil
-	s.mu.Unlock()
-	for _, cl := range pending {
-		cl.err = err
-		cl.done <- struct{}{}
+	for _, cl := range s.pending {
+		cl.err = s.err
+		cl.state = callAnswered
+		cl.signal()
 	}
+	clear(s.pending)
+	s.reading = false
+}
+
+// cloneBytes returns a copy of b that is never nil.
+func cloneBytes(b []byte) []byte {
+	return append(make([]byte, 0, len(b)), b...)
 }
 
 // sessionError wraps a stream error as a lost session.

@@ -71,7 +71,7 @@ func FuzzDecode(f *testing.F) {
 	frames = transport.AppendFrame(frames, frameRequest, 1, []byte{0xa1, 0x01, 0x05})
 	frames = transport.AppendFrame(frames, frameResponse, 1, nil)
 	frames = transport.AppendFrame(frames, frameGoodbye, 0, nil)
-	hello, _ := appendHello(nil, ProtocolVersion, hello{Version: 1, ClientID: 2, PID: 3})
+	hello, _ := appendHello(nil, ProtocolVersion, hello{Version: ProtocolVersion, ClientID: 2, PID: 3})
 	f.Add(frames, 7)
 	f.Add(hello, 9)
 	f.Add(appendReply(nil, statusDenied, "uid 1"), 3)
@@ -96,7 +96,7 @@ func allocated() uint64 {
 // TestDecode_Seeds runs the fuzz seeds and a few hand-made inputs as a
 // plain test.
 func TestDecode_Seeds(t *testing.T) {
-	hello, _ := appendHello(nil, ProtocolVersion, hello{Version: 1, ClientID: 2, PID: 3})
+	hello, _ := appendHello(nil, ProtocolVersion, hello{Version: ProtocolVersion, ClientID: 2, PID: 3})
 	for _, data := range [][]byte{nil, hello, bytes.Repeat([]byte{0}, 100), appendReply(nil, statusOK, "")} {
 		for split := range len(data) + 1 {
 			decodeAll(t, data, split)

@@ -38,14 +38,20 @@ type hello struct {
 	Version  uint16 `cbor:"1,keyasint"`
 	ClientID uint64 `cbor:"2,keyasint"`
 	PID      int64  `cbor:"3,keyasint"`
+	// Attach, when set, is the token of the client's session: the
+	// connection becomes one of the session's lanes instead of a session.
+	Attach []byte `cbor:"4,keyasint,omitempty"`
 }
 
 // reply is the leader's answer to a hello.
 type reply struct {
 	version uint16
 	status  status
-	reason  string
+	body    []byte // the session token on success, else the reason
 }
+
+// reason returns the body as text fit for an error message.
+func (r reply) reason() string { return printable(string(r.body)) }
 
 // appendHello appends the client's hello message for version and h.
 func appendHello(dst []byte, version uint16, h hello) ([]byte, error) {
@@ -93,16 +99,17 @@ var handshakeCodec = mustCodec(Limits{
 	MaxMapPairs:      16,
 })
 
-// appendReply appends the leader's answer with status st and reason.
-func appendReply(dst []byte, st status, reason string) []byte {
-	if len(reason) > maxHandshakeBody {
-		reason = reason[:maxHandshakeBody]
+// appendReply appends the leader's answer with status st and body: the
+// session token on success, else the reason.
+func appendReply(dst []byte, st status, body string) []byte {
+	if len(body) > maxHandshakeBody {
+		body = body[:maxHandshakeBody]
 	}
 	dst = append(dst, magic...)
 	dst = binary.BigEndian.AppendUint16(dst, ProtocolVersion)
 	dst = append(dst, byte(st))
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(reason)))
-	return append(dst, reason...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(body)))
+	return append(dst, body...)
 }
 
 // readReply reads the leader's answer.
@@ -118,8 +125,8 @@ func readReply(r io.Reader) (reply, error) {
 		version: binary.BigEndian.Uint16(hdr[len(magic):]),
 		status:  status(hdr[len(magic)+2]),
 	}
-	reason, err := readBody(r, binary.BigEndian.Uint32(hdr[len(magic)+3:]), "answer")
-	rep.reason = printable(string(reason))
+	body, err := readBody(r, binary.BigEndian.Uint32(hdr[len(magic)+3:]), "answer")
+	rep.body = body
 	return rep, err
 }
 
@@ -147,9 +154,9 @@ func (r reply) check(version uint16) error {
 	case r.status == statusOK || r.status == statusVersion:
 		return versionError(version, r.version)
 	case r.status == statusDenied:
-		return fmt.Errorf("%w: %s", ErrDenied, r.reason)
+		return fmt.Errorf("%w: %s", ErrDenied, r.reason())
 	case r.status == statusMalformed:
-		return fmt.Errorf("%w: the leader rejected the hello: %s", ErrHandshake, r.reason)
+		return fmt.Errorf("%w: the leader rejected the hello: %s", ErrHandshake, r.reason())
 	}
 	return fmt.Errorf("%w: unknown status %d from the leader", ErrHandshake, r.status)
 }
@@ -175,52 +182,64 @@ type rejection struct {
 	err    error  // logged
 }
 
-// handshake reads and checks the hello on conn and answers it, within
-// handshakeTimeout. The Peer is returned even with an error, for the log.
-func (s *Server) handshake(conn net.Conn) (*Peer, error) {
+// handshake reads and checks the hello on conn, within handshakeTimeout
+// (the deadline stays set until accept). A refused hello is answered
+// here. The Peer is returned even with an error, for the log.
+func (s *Server) handshake(conn net.Conn) (*Peer, hello, error) {
 	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
-	peer, rej := s.checkHello(conn)
+	peer, h, rej := s.checkHello(conn)
 	if rej != nil {
-		if !s.isClosing() {
-			s.log.Warn("cyberdb: client refused", peerAttrs(peer, rej.err)...)
-		}
-		_, _ = conn.Write(appendReply(nil, rej.status, rej.reason))
-		return peer, rej.err
+		s.refuse(conn, peer, rej)
+		return peer, h, rej.err
 	}
-	if _, err := conn.Write(appendReply(nil, statusOK, "")); err != nil {
-		return peer, handshakeError("answer hello", err)
+	return peer, h, nil
+}
+
+// refuse logs why a hello was refused and answers it.
+func (s *Server) refuse(conn net.Conn, peer *Peer, rej *rejection) {
+	if !s.isClosing() {
+		s.log.Warn("cyberdb: client refused", peerAttrs(peer, rej.err)...)
 	}
-	return peer, conn.SetDeadline(time.Time{})
+	_, _ = conn.Write(appendReply(nil, rej.status, rej.reason))
+}
+
+// accept answers an accepted hello with body (the session token, or
+// nothing for a lane) and lifts the handshake deadline.
+func accept(conn net.Conn, body []byte) error {
+	if _, err := conn.Write(appendReply(nil, statusOK, string(body))); err != nil {
+		return handshakeError("answer hello", err)
+	}
+	return conn.SetDeadline(time.Time{})
 }
 
 // checkHello reads the hello and checks the peer and the version. The
 // returned Peer is set (with the kernel's credentials) even on rejection,
 // for the log.
-func (s *Server) checkHello(conn net.Conn) (*Peer, *rejection) {
+func (s *Server) checkHello(conn net.Conn) (*Peer, hello, *rejection) {
 	peer := &Peer{}
 	cred, err := peerCred(conn)
 	if err != nil {
-		return peer, &rejection{statusDenied, "peer credentials unavailable", fmt.Errorf("%w: %w", ErrDenied, err)}
+		return peer, hello{}, &rejection{statusDenied, "peer credentials unavailable", fmt.Errorf("%w: %w", ErrDenied, err)}
 	}
 	peer.Cred = cred
 	version, body, err := readHello(conn)
 	if err != nil {
-		return peer, &rejection{statusMalformed, "malformed hello", err}
+		return peer, hello{}, &rejection{statusMalformed, "malformed hello", err}
 	}
 	if !s.allowed(cred) {
 		reason := fmt.Sprintf("uid %d, gid %d", cred.UID, cred.GID)
-		return peer, &rejection{statusDenied, reason, fmt.Errorf("%w: %s", ErrDenied, reason)}
+		return peer, hello{}, &rejection{statusDenied, reason, fmt.Errorf("%w: %s", ErrDenied, reason)}
 	}
 	if version != ProtocolVersion {
 		reason := fmt.Sprintf("client speaks %d, leader speaks %d", version, ProtocolVersion)
-		return peer, &rejection{statusVersion, reason, fmt.Errorf("%w: %s", ErrVersionMismatch, reason)}
+		return peer, hello{}, &rejection{statusVersion, reason, fmt.Errorf("%w: %s", ErrVersionMismatch, reason)}
 	}
 	h, err := parseHello(version, body)
 	if err != nil {
-		return peer, &rejection{statusMalformed, "malformed hello", err}
+		return peer, hello{}, &rejection{statusMalformed, "malformed hello", err}
 	}
 	peer.ClientID = h.ClientID
-	return peer, nil
+	return peer, h, nil
 }
 
 // allowed reports whether cred may connect.
@@ -238,23 +257,24 @@ func peerCred(conn net.Conn) (transport.Cred, error) {
 	return transport.PeerCred(uc)
 }
 
-// clientHandshake sends the hello and checks the leader's answer, within
-// handshakeTimeout and ctx.
-func clientHandshake(ctx context.Context, conn net.Conn, cfg ClientConfig) error {
+// clientHandshake sends the hello h and checks the leader's answer,
+// within handshakeTimeout and ctx. It returns the answer's body: the
+// session token, or nothing for a lane.
+func clientHandshake(ctx context.Context, conn net.Conn, version uint16, h hello) ([]byte, error) {
 	deadline := time.Now().Add(handshakeTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	err := exchangeHello(conn, cfg)
+	body, err := exchangeHello(conn, version, h)
 	if !stop() {
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	if err != nil {
-		return ctxError(ctx, err)
+		return nil, ctxError(ctx, err)
 	}
-	return conn.SetDeadline(time.Time{})
+	return body, conn.SetDeadline(time.Time{})
 }
 
 // ctxError returns ctx's error instead of err when ctx is done or its
@@ -269,17 +289,17 @@ func ctxError(ctx context.Context, err error) error {
 	return err
 }
 
-func exchangeHello(conn net.Conn, cfg ClientConfig) error {
-	msg, err := appendHello(nil, cfg.Version, hello{Version: cfg.Version, ClientID: cfg.ClientID, PID: int64(cfg.PID)})
+func exchangeHello(conn net.Conn, version uint16, h hello) ([]byte, error) {
+	msg, err := appendHello(nil, version, h)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := conn.Write(msg); err != nil {
-		return handshakeError("send hello", err)
+		return nil, handshakeError("send hello", err)
 	}
 	rep, err := readReply(conn)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return rep.check(cfg.Version)
+	return rep.body, rep.check(version)
 }

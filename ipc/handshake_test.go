@@ -24,8 +24,8 @@ func helloBytes(version uint16, body []byte) []byte {
 	return append(b, body...)
 }
 
-// validHello is the CBOR map {1: 1, 2: 7, 3: 99}.
-var validHello = []byte{0xa3, 0x01, 0x01, 0x02, 0x07, 0x03, 0x18, 0x63}
+// validHello is the CBOR map {1: 2, 2: 7, 3: 99}.
+var validHello = []byte{0xa3, 0x01, 0x02, 0x02, 0x07, 0x03, 0x18, 0x63}
 
 // answerBytes builds a leader's answer by hand.
 func answerBytes(version uint16, status byte, reason string) []byte {
@@ -84,16 +84,16 @@ func TestHandshake_ServerRejects(t *testing.T) {
 		reason string // in the answer
 		log    string // in the server log
 	}{
-		{"ok", helloBytes(1, validHello), 0, "", "client connected"},
-		{"newer client", helloBytes(2, []byte{0xa0}), 1, "client speaks 2, leader speaks 1",
-			"cyberdb: protocol version mismatch: client speaks 2, leader speaks 1"},
+		{"ok", helloBytes(2, validHello), 0, "", "client connected"},
+		{"newer client", helloBytes(3, []byte{0xa0}), 1, "client speaks 3, leader speaks 2",
+			"cyberdb: protocol version mismatch: client speaks 3, leader speaks 2"},
 		{"garbage", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 3, "malformed hello",
 			"cyberdb: handshake failed: peer does not speak the cyberdb protocol"},
-		{"oversized", helloBytes(1, make([]byte, 5000)), 3, "malformed hello",
+		{"oversized", helloBytes(2, make([]byte, 5000)), 3, "malformed hello",
 			"cyberdb: handshake failed: hello of 5000 bytes exceeds 4096"},
-		{"bad cbor", helloBytes(1, []byte{0xff}), 3, "malformed hello", "cyberdb: handshake failed: cyberdb: decode"},
-		{"version disagrees", helloBytes(1, []byte{0xa1, 0x01, 0x02}), 3, "malformed hello",
-			"cyberdb: handshake failed: hello says version 2, header 1"},
+		{"bad cbor", helloBytes(2, []byte{0xff}), 3, "malformed hello", "cyberdb: handshake failed: cyberdb: decode"},
+		{"version disagrees", helloBytes(2, []byte{0xa1, 0x01, 0x03}), 3, "malformed hello",
+			"cyberdb: handshake failed: hello says version 3, header 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,6 +103,9 @@ func TestHandshake_ServerRejects(t *testing.T) {
 				t.Fatal(err)
 			}
 			status, reason := readAnswer(t, c)
+			if status == 0 && len(reason) == 16 {
+				reason = "" // the session token
+			}
 			if status != tt.status || reason != tt.reason {
 				t.Errorf("answer = %d %q, want %d %q", status, reason, tt.status, tt.reason)
 			}
@@ -111,9 +114,8 @@ func TestHandshake_ServerRejects(t *testing.T) {
 	}
 }
 
-// fakeLeader serves one connection on a fresh socket with answer, which
-// may read the hello first.
-func fakeLeader(t *testing.T, answer func(net.Conn)) string {
+// listenTemp listens on a socket in a fresh temporary directory.
+func listenTemp(t *testing.T) (net.Listener, string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "cdb")
 	if err != nil {
@@ -125,6 +127,14 @@ func fakeLeader(t *testing.T, answer func(net.Conn)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l, path
+}
+
+// fakeLeader serves one connection on a fresh socket with answer, which
+// may read the hello first.
+func fakeLeader(t *testing.T, answer func(net.Conn)) string {
+	t.Helper()
+	l, path := listenTemp(t)
 	done := make(chan struct{})
 	t.Cleanup(func() { l.Close(); <-done })
 	go func() {
@@ -155,21 +165,23 @@ func TestHandshake_ClientErrors(t *testing.T) {
 		msg    string
 	}{
 		{"older leader", answerBytes(7, 1, "whatever"), ipc.ErrVersionMismatch,
-			"cyberdb: protocol version mismatch: client speaks 1, leader speaks 7"},
-		{"ok from other version", answerBytes(2, 0, ""), ipc.ErrVersionMismatch,
-			"cyberdb: protocol version mismatch: client speaks 1, leader speaks 2"},
-		{"denied", answerBytes(1, 2, "uid 5, gid 6"), ipc.ErrDenied,
+			"cyberdb: protocol version mismatch: client speaks 2, leader speaks 7"},
+		{"ok from other version", answerBytes(1, 0, ""), ipc.ErrVersionMismatch,
+			"cyberdb: protocol version mismatch: client speaks 2, leader speaks 1"},
+		{"ok without a token", answerBytes(2, 0, ""), ipc.ErrHandshake,
+			"cyberdb: handshake failed: the leader sent no session token"},
+		{"denied", answerBytes(2, 2, "uid 5, gid 6"), ipc.ErrDenied,
 			"cyberdb: connection refused by leader: peer credentials not allowed: uid 5, gid 6"},
-		{"malformed", answerBytes(1, 3, "malformed hello"), ipc.ErrHandshake,
+		{"malformed", answerBytes(2, 3, "malformed hello"), ipc.ErrHandshake,
 			"cyberdb: handshake failed: the leader rejected the hello: malformed hello"},
-		{"unknown status", answerBytes(1, 9, ""), ipc.ErrHandshake,
+		{"unknown status", answerBytes(2, 9, ""), ipc.ErrHandshake,
 			"cyberdb: handshake failed: unknown status 9 from the leader"},
 		{"foreign", []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), ipc.ErrHandshake,
 			"cyberdb: handshake failed: the socket is not served by a cyberdb leader"},
-		{"oversized", answerBytes(1, 3, strings.Repeat("x", 5000)), ipc.ErrHandshake,
+		{"oversized", answerBytes(2, 3, strings.Repeat("x", 5000)), ipc.ErrHandshake,
 			"cyberdb: handshake failed: answer of 5000 bytes exceeds 4096"},
 		{"hang up", nil, ipc.ErrHandshake, "cyberdb: handshake failed: read the leader's answer: EOF"},
-		{"control chars", answerBytes(1, 2, "a\x1b[2Jb"), ipc.ErrDenied,
+		{"control chars", answerBytes(2, 2, "a\x1b[2Jb"), ipc.ErrDenied,
 			"cyberdb: connection refused by leader: peer credentials not allowed: a?[2Jb"},
 	}
 	for _, tt := range tests {
@@ -188,8 +200,8 @@ func TestHandshake_ClientErrors(t *testing.T) {
 
 func TestHandshake_VersionSkew(t *testing.T) {
 	srv := startServer(t, &echo{}, ipc.ServerConfig{})
-	_, err := ipc.Dial(context.Background(), srv.path, ipc.ClientConfig{Version: 2})
-	want := "cyberdb: protocol version mismatch: client speaks 2, leader speaks 1"
+	_, err := ipc.Dial(context.Background(), srv.path, ipc.ClientConfig{Version: 1})
+	want := "cyberdb: protocol version mismatch: client speaks 1, leader speaks 2"
 	if !errors.Is(err, ipc.ErrVersionMismatch) || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}

@@ -4,7 +4,7 @@ import "github.com/cyberdb-go/cyberdb/transport"
 
 // ProtocolVersion is the version of the wire protocol this package speaks;
 // peers with different versions refuse each other at the handshake.
-const ProtocolVersion uint16 = 1
+const ProtocolVersion uint16 = 2
 
 // Frame types on a request stream.
 const (

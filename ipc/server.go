@@ -74,7 +74,7 @@ type Server struct {
 	closing   bool
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{} // connections in their handshake
-	sessions  map[*session]struct{}
+	sessions  map[string]*session   // by token
 }
 
 // NewServer returns a Server that hands requests to h.
@@ -93,7 +93,7 @@ func NewServer(h Handler, cfg ServerConfig) *Server {
 		closed:    make(chan struct{}),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[net.Conn]struct{}),
-		sessions:  make(map[*session]struct{}),
+		sessions:  make(map[string]*session),
 	}
 }
 
@@ -164,26 +164,70 @@ func (s *Server) start(conn net.Conn) {
 	go s.serveConn(conn)
 }
 
-// serveConn runs the handshake, then the session, of one connection.
+// serveConn runs the handshake of one connection, then serves it as a
+// new session or as a lane of an existing one.
 func (s *Server) serveConn(conn net.Conn) {
 	defer s.wg.Done()
-	peer, err := s.handshake(conn)
-	untrack(s, s.conns, conn)
+	peer, h, err := s.handshake(conn)
 	if err != nil {
+		untrack(s, s.conns, conn)
 		conn.Close()
 		return
 	}
-	sess, err := newSession(s, conn, peer)
+	if h.Attach != nil {
+		s.serveLane(conn, peer, h.Attach)
+		return
+	}
+	s.serveSession(conn, peer)
+}
+
+// serveSession registers a session for conn, answers the hello with its
+// token and serves it until it ends.
+func (s *Server) serveSession(conn net.Conn, peer *Peer) {
+	defer conn.Close()
+	ss, err := newSession(s, peer)
 	if err != nil {
+		untrack(s, s.conns, conn)
 		s.log.Error("cyberdb: cannot start session", peerAttrs(peer, err)...)
-		conn.Close()
 		return
 	}
-	if !track(s, s.sessions, sess) {
-		sess.abort(nil)
+	registered := s.addSession(ss)
+	untrack(s, s.conns, conn)
+	if !registered {
+		return
 	}
-	sess.run()
-	untrack(s, s.sessions, sess)
+	defer s.removeSession(ss)
+	if err := accept(conn, []byte(ss.token)); err != nil {
+		ss.abort(nil)
+	} else if err := ss.start(conn); err != nil {
+		ss.abort(err)
+	}
+	ss.run()
+}
+
+// addSession registers ss unless the server is closing.
+func (s *Server) addSession(ss *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.sessions[ss.token] = ss
+	return true
+}
+
+// removeSession unregisters ss.
+func (s *Server) removeSession(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, ss.token)
+}
+
+// session returns the session named by token, or nil.
+func (s *Server) session(token []byte) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[string(token)]
 }
 
 // Close stops accepting, tells every client goodbye after answering the
@@ -205,7 +249,7 @@ func (s *Server) Close() error {
 		c.Close()
 	}
 	sessions := make([]*session, 0, len(s.sessions))
-	for sess := range s.sessions {
+	for _, sess := range s.sessions {
 		sessions = append(sessions, sess)
 	}
 	s.mu.Unlock()

@@ -18,7 +18,7 @@ import (
 func rawStream(t *testing.T, path string) (*yamux.Session, *yamux.Stream) {
 	t.Helper()
 	c := rawDial(t, path)
-	if _, err := c.Write(helloBytes(1, validHello)); err != nil {
+	if _, err := c.Write(helloBytes(2, validHello)); err != nil {
 		t.Fatal(err)
 	}
 	if status, reason := readAnswer(t, c); status != 0 {

@@ -6,9 +6,9 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/cyberdb-go/cyberdb/transport"
-	"github.com/hashicorp/yamux"
 )
 
 // flushSize is the amount of queued replies that is written even while
@@ -20,7 +20,7 @@ const flushSize = 64 << 10
 // large.
 type serverStream struct {
 	sess *session
-	st   *yamux.Stream
+	st   streamConn
 	fr   *transport.FrameReader
 	max  int    // the largest reply frame length
 	out  []byte // reply frames not yet written
@@ -35,12 +35,14 @@ type panicError struct {
 
 func (e *panicError) Error() string { return fmt.Sprintf("handler panic: %v", e.value) }
 
-func (ss *session) serveStream(st *yamux.Stream) {
+// serveStream serves the requests of st, a yamux stream or a lane,
+// until it ends; a malformed stream ends the whole session.
+func (ss *session) serveStream(st streamConn) {
 	defer ss.streams.Done()
 	defer ss.remove(st)
 	max := ss.srv.cfg.Limits.MaxMessageSize
 	s := &serverStream{sess: ss, st: st, fr: transport.NewFrameReader(st, max), max: max}
-	if err := s.serve(); err != nil && !ss.closed.Load() && !ss.ymx.IsClosed() {
+	if err := s.serve(); err != nil && !ss.ending() {
 		ss.abort(err)
 	}
 }
@@ -126,7 +128,7 @@ func (s *serverStream) readFailed(err error) error {
 	switch {
 	case s.sess.closing.Load() && isTimeout(err):
 		return s.sayGoodbye()
-	case errors.Is(err, io.EOF):
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
 		return nil
 	}
 	return fmt.Errorf("read request: %w", err)

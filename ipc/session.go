@@ -1,8 +1,10 @@
 package ipc
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -21,34 +23,77 @@ const (
 	goodbyeGrace = 2 * time.Second
 )
 
-// session is the server side of one client's connection.
+// tokenSize is the length of a session token.
+const tokenSize = 16
+
+// streamConn is what requests are served on: a yamux stream, or a lane
+// (a raw connection attached to the session, see lane.go).
+type streamConn interface {
+	io.ReadWriter
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+	Close() error
+}
+
+// session is the server side of one client: its yamux connection and
+// the lanes attached to it.
 type session struct {
 	srv     *Server
 	peer    *Peer
-	ymx     *yamux.Session
+	token   string // names the session to the lanes that attach to it
 	log     *slog.Logger
-	streams sync.WaitGroup // stream goroutines
+	streams sync.WaitGroup // stream and lane goroutines
 	closing atomic.Bool    // the server is closing: say goodbye
 	closed  atomic.Bool    // closeSession started: stream errors are expected
 	aborted sync.Once
 
-	mu    sync.Mutex // protects open and grace
-	open  map[*yamux.Stream]struct{}
-	grace *time.Timer // set by goodbye: closes the session when it fires
+	mu    sync.Mutex              // protects the fields below
+	ymx   *yamux.Session          // set by start
+	ctl   *yamux.Stream           // the control stream, set by start
+	bye   bool                    // the goodbye went out on ctl
+	open  map[streamConn]struct{} // streams and lanes being served
+	ended bool                    // closeSession ran: no stream may be added
+	grace *time.Timer             // set by goodbye: closes the session when it fires
 }
 
-func newSession(srv *Server, conn net.Conn, peer *Peer) (*session, error) {
-	ymx, err := transport.Server(conn, transport.YamuxConfig(srv.cfg.KeepAlive))
-	if err != nil {
+// newSession returns a session for peer with a fresh token; start runs
+// yamux on its connection.
+func newSession(srv *Server, peer *Peer) (*session, error) {
+	token := make([]byte, tokenSize)
+	if _, err := rand.Read(token); err != nil {
 		return nil, err
 	}
 	return &session{
-		srv:  srv,
-		peer: peer,
-		ymx:  ymx,
-		log:  srv.log.With("pid", peer.Cred.PID, "uid", peer.Cred.UID, "client", peer.ClientID),
-		open: make(map[*yamux.Stream]struct{}),
+		srv:   srv,
+		peer:  peer,
+		token: string(token),
+		log:   srv.log.With("pid", peer.Cred.PID, "uid", peer.Cred.UID, "client", peer.ClientID),
+		open:  make(map[streamConn]struct{}),
 	}, nil
+}
+
+// start runs yamux on conn, unless the session has already ended.
+func (ss *session) start(conn net.Conn) error {
+	ymx, err := transport.Server(conn, transport.YamuxConfig(ss.srv.cfg.KeepAlive))
+	if err != nil {
+		return err
+	}
+	ctl, err := ymx.OpenStream()
+	if err != nil {
+		ymx.Close()
+		return err
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.ended {
+		ymx.Close()
+		return ErrSessionClosed
+	}
+	ss.ymx, ss.ctl = ymx, ctl
+	if ss.grace != nil {
+		ss.byeIfIdleLocked()
+	}
+	return nil
 }
 
 // run serves streams until the session ends, then reports the peer gone.
@@ -67,8 +112,14 @@ func (ss *session) run() {
 }
 
 func (ss *session) acceptStreams() {
+	ss.mu.Lock()
+	ymx := ss.ymx
+	ss.mu.Unlock()
+	if ymx == nil {
+		return
+	}
 	for {
-		st, err := ss.ymx.AcceptStream()
+		st, err := ymx.AcceptStream()
 		if err != nil {
 			return
 		}
@@ -85,9 +136,12 @@ var errTooManyStreams = fmt.Errorf("more than %d streams", maxSessionStreams)
 
 // add registers st and counts its goroutine. A stream that arrives while
 // the session says goodbye is told goodbye at once.
-func (ss *session) add(st *yamux.Stream) error {
+func (ss *session) add(st streamConn) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if ss.ended {
+		return ErrSessionClosed
+	}
 	if len(ss.open) >= maxSessionStreams {
 		return errTooManyStreams
 	}
@@ -100,10 +154,27 @@ func (ss *session) add(st *yamux.Stream) error {
 }
 
 // remove unregisters st.
-func (ss *session) remove(st *yamux.Stream) {
+func (ss *session) remove(st streamConn) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	delete(ss.open, st)
+	if ss.grace != nil {
+		ss.byeIfIdleLocked()
+	}
+}
+
+// byeIfIdleLocked tells the client goodbye on the control stream once
+// every stream and lane has answered what it read and said goodbye, so
+// that no reply is left behind. ss.mu is held.
+func (ss *session) byeIfIdleLocked() {
+	if ss.bye || ss.ctl == nil || len(ss.open) > 0 {
+		return
+	}
+	ss.bye = true
+	go func(ctl *yamux.Stream) {
+		_ = ctl.SetWriteDeadline(time.Now().Add(goodbyeGrace))
+		_, _ = ctl.Write(transport.AppendFrame(nil, frameGoodbye, 0, nil))
+	}(ss.ctl)
 }
 
 // goodbye makes every stream answer what it has read, send a Goodbye
@@ -120,11 +191,12 @@ func (ss *session) goodbye() {
 	for st := range ss.open {
 		sayGoodbyeSoon(st)
 	}
+	ss.byeIfIdleLocked()
 }
 
 // sayGoodbyeSoon wakes st's reader so it says goodbye, and bounds the
 // time its writes may take.
-func sayGoodbyeSoon(st *yamux.Stream) {
+func sayGoodbyeSoon(st streamConn) {
 	now := time.Now()
 	_ = st.SetReadDeadline(now)
 	_ = st.SetWriteDeadline(now.Add(goodbyeGrace))
@@ -140,18 +212,36 @@ func (ss *session) abort(reason error) {
 	})
 }
 
-// closeSession closes the yamux session. It first wakes the stream
-// readers with a past deadline: yamux readers spin between the session's
-// shutdown and the closing of its streams.
+// closeSession closes the yamux session and the lanes. It first wakes
+// the stream readers with a past deadline: yamux readers spin between the
+// session's shutdown and the closing of its streams.
 func (ss *session) closeSession() {
 	ss.closed.Store(true)
 	ss.mu.Lock()
+	ss.ended = true
 	now := time.Now()
 	for st := range ss.open {
 		_ = st.SetReadDeadline(now)
+		if _, lane := st.(net.Conn); lane {
+			st.Close()
+		}
 	}
+	ymx := ss.ymx
 	ss.mu.Unlock()
-	ss.ymx.Close()
+	if ymx != nil {
+		ymx.Close()
+	}
+}
+
+// ending reports whether the session is closing or its connection is
+// gone, so that a stream's error is expected rather than a fault.
+func (ss *session) ending() bool {
+	if ss.closed.Load() {
+		return true
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.ymx != nil && ss.ymx.IsClosed()
 }
 
 func (ss *session) logAbort(reason error) {

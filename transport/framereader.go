@@ -38,7 +38,8 @@ func NewFrameReader(r io.Reader, maxSize int) *FrameReader {
 // Body is valid until the next call. At a clean end of stream it returns
 // io.EOF, inside a frame io.ErrUnexpectedEOF; a length below the header
 // gives ErrFrameMalformed, above the limit a *FrameSizeError. Errors are
-// sticky.
+// sticky, except a timeout (a read deadline expiring): the next call
+// resumes where it stopped.
 func (fr *FrameReader) Next() (Frame, error) {
 	fr.release()
 	if err := fr.fill(4); err != nil {
@@ -61,6 +62,23 @@ func (fr *FrameReader) Next() (Frame, error) {
 // returned by Next; when it is 0 the next call will read the stream.
 func (fr *FrameReader) Buffered() int {
 	return fr.end - fr.start
+}
+
+// Ready reports whether a whole frame is buffered, so that Next returns
+// without reading the stream.
+func (fr *FrameReader) Ready() bool {
+	if fr.end-fr.start < 4 {
+		return false
+	}
+	n := int64(binary.BigEndian.Uint32(fr.buf[fr.start:]))
+	return int64(fr.end-fr.start) >= 4+n
+}
+
+// isTimeout reports whether err is a deadline expiring, which leaves the
+// stream usable.
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return err != nil && errors.As(err, &t) && t.Timeout()
 }
 
 // length validates the length field at the start of the unread bytes.
@@ -98,6 +116,9 @@ func (fr *FrameReader) fill(need int) error {
 		}
 		n, err := fr.r.Read(fr.buf[fr.end:])
 		fr.end += n
+		if isTimeout(err) {
+			return err // not sticky: the next call resumes the frame
+		}
 		fr.err = err
 		if n > 0 {
 			empty = 0
