@@ -268,10 +268,15 @@ func (db *DB) do(ctx context.Context, op *engine.Op, res *engine.Result) error {
 }
 
 // number gives a write bound for another process its sequence number,
-// or refreshes the acknowledgement of a retried one.
+// or refreshes the acknowledgement of a retried one. Each write of a
+// batch is numbered on its own, so the leader deduplicates it alone.
 func (db *DB) number(op *engine.Op, r role) {
 	switch {
-	case readOnly(op.Code):
+	case op.Code == engine.OpBatch:
+		for i := range op.Ops {
+			db.number(&op.Ops[i], r)
+		}
+	case readOnly(op):
 	case op.Seq != 0:
 		op.Ack = db.seqs.ack()
 	case !r.isLeader():
@@ -279,8 +284,11 @@ func (db *DB) number(op *engine.Op, r role) {
 	}
 }
 
-// endWrite marks a numbered write answered.
+// endWrite marks a numbered write, or those of a batch, answered.
 func (db *DB) endWrite(op *engine.Op) {
+	for i := range op.Ops {
+		db.endWrite(&op.Ops[i])
+	}
 	if op.Seq != 0 {
 		db.seqs.end(op.Seq)
 	}

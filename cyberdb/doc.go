@@ -22,6 +22,11 @@
 // encoding/json does. Falsy values (0, "", false, empty slices and maps,
 // nil) round-trip exactly. DictOf and ListOf give typed handles.
 //
+// A Batch (DB.Batch) sends many operations, on any tables, in one round
+// trip to the leader and puts the outcome of each in its own Pending. Like
+// Redis pipelining it is not atomic: other operations may come between
+// its operations, and a failing one neither stops nor undoes the others.
+//
 // # Concurrency
 //
 // A DB and its handles are safe for concurrent use by many goroutines.

@@ -52,7 +52,7 @@ func (l *leader) PeerClosed(p *ipc.Peer) {
 
 // apply runs op on the engine, or on the store as a whole for the
 // operations that read or write backup files, which only processes of
-// the leader's own user may ask for.
+// the leader's own user may ask for, or each operation of a batch.
 func (l *leader) apply(op *engine.Op, res *engine.Result, owner bool) {
 	switch {
 	case op.Code == engine.OpSave || op.Code == engine.OpLoad:
@@ -61,7 +61,9 @@ func (l *leader) apply(op *engine.Op, res *engine.Result, owner bool) {
 			return
 		}
 		l.applyFile(op, res)
-	case readOnly(op.Code) || op.Code == engine.OpCloseCursor:
+	case op.Code == engine.OpBatch:
+		l.applyBatch(op, res, owner)
+	case readOnly(op) || op.Code == engine.OpCloseCursor:
 		l.eng.Apply(op, res)
 	default:
 		l.write(op, res)
@@ -154,22 +156,35 @@ func (l *leader) applyFile(op *engine.Op, res *engine.Result) {
 }
 
 // encodeResult appends res to dst, replacing it with an error when it
-// does not fit in one message.
+// does not fit in one message. Of a batch too large it first drops the
+// largest results, so that the others still reach the client.
 func (l *leader) encodeResult(dst []byte, res *engine.Result) []byte {
-	buf := bytes.NewBuffer(dst)
-	if err := l.db.codec.MarshalTo(buf, res); err != nil {
-		*res = engine.Result{}
-		fail(res, engine.ErrInternal, "%v", err)
-		buf = bytes.NewBuffer(dst)
-		l.db.codec.MarshalTo(buf, res)
+	buf := l.marshalResult(dst, res)
+	limit := l.db.opts.MaxMessageSize - 64
+	if n := buf.Len() - len(dst); n > limit && len(res.Results) > 0 {
+		shedBatch(res, n-limit)
+		buf = l.marshalResult(dst, res)
 	}
-	if n := buf.Len() - len(dst); n > l.db.opts.MaxMessageSize-64 {
-		*res = engine.Result{}
+	if n := buf.Len() - len(dst); n > limit {
+		*res = engine.Result{LSN: res.LSN} // the reply still waits for the writes made
 		fail(res, engine.ErrInvalid, "result of %d bytes exceeds MaxMessageSize %d; iterate with All instead", n, l.db.opts.MaxMessageSize)
 		buf = bytes.NewBuffer(dst)
 		l.db.codec.MarshalTo(buf, res)
 	}
 	return buf.Bytes()
+}
+
+// marshalResult appends res to dst, replacing it with an internal error
+// if it cannot be encoded.
+func (l *leader) marshalResult(dst []byte, res *engine.Result) *bytes.Buffer {
+	buf := bytes.NewBuffer(dst)
+	if err := l.db.codec.MarshalTo(buf, res); err != nil {
+		*res = engine.Result{LSN: res.LSN}
+		fail(res, engine.ErrInternal, "%v", err)
+		buf = bytes.NewBuffer(dst)
+		l.db.codec.MarshalTo(buf, res)
+	}
+	return buf
 }
 
 // fail sets res to an error with a formatted message.

@@ -24,9 +24,10 @@ func TestMain(m *testing.M) {
 // children are the roles a re-executed test binary can play. Each reads
 // its store directory from CDB_DIR and reports on standard output.
 var children = map[string]func(ctx context.Context, db *cyberdb.DB) error{
-	"hold":    childHold,
-	"incr":    childIncr,
-	"counter": childCounter,
+	"hold":      childHold,
+	"incr":      childIncr,
+	"counter":   childCounter,
+	"batchincr": childBatchIncr,
 }
 
 // durabilities names the modes for CDB_DURABILITY.

@@ -140,9 +140,18 @@ func (db *DB) exec(ctx context.Context, op *engine.Op) error {
 }
 
 // readOnly reports whether an operation changes nothing, so it may be
-// retried on another leader.
-func readOnly(c engine.Code) bool {
-	switch c {
+// retried on another leader. A batch is read-only when all its
+// operations are.
+func readOnly(op *engine.Op) bool {
+	if op.Code == engine.OpBatch {
+		for i := range op.Ops {
+			if !readOnly(&op.Ops[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	switch op.Code {
 	case engine.OpOpenTable, engine.OpTables,
 		engine.OpDictGet, engine.OpDictHas, engine.OpDictLen, engine.OpDictKeys,
 		engine.OpDictValues, engine.OpDictItems, engine.OpDictScan,

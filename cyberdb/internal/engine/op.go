@@ -84,6 +84,11 @@ const (
 	// engine rather than by it.
 	OpSave // Field (absolute path): write a backup file there
 	OpLoad // Field (absolute path): replace every table with the file's content
+
+	// OpBatch applies each of Ops in order, as if sent one by one, and
+	// returns their outcomes in Results. The leader applies it around the
+	// engine; a batch may not hold OpBatch, OpSave or OpLoad.
+	OpBatch // Ops -> Results (one per op, in order)
 )
 
 // Op is one operation on the store. On the leader it is applied directly;
@@ -112,6 +117,8 @@ type Op struct {
 	// Ack tells the leader that every write of Client below this sequence
 	// number has been answered, so their results may be forgotten.
 	Ack uint64 `cbor:"19,keyasint,omitempty"`
+	// Ops are the operations of an OpBatch, each with its own Seq.
+	Ops []Op `cbor:"20,keyasint,omitempty"`
 }
 
 // ErrCode is the outcome class of an operation; the public package maps
@@ -148,6 +155,8 @@ type Result struct {
 	Float  float64           `cbor:"9,keyasint,omitempty"`
 	Cursor uint64            `cbor:"10,keyasint,omitempty"`
 	Tables []TableInfo       `cbor:"11,keyasint,omitempty"`
+	// Results are the outcomes of the operations of an OpBatch, in order.
+	Results []Result `cbor:"12,keyasint,omitempty"`
 	// LSN is the log sequence number the leader's log gave a write (0 when
 	// nothing was logged); it never travels.
 	LSN uint64 `cbor:"-"`
