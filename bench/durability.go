@@ -196,10 +196,16 @@ func perProc(writers []int, procs int) int {
 	return most
 }
 
-// startClients starts -procs client processes connected to one target.
+// startClients starts -writer-procs client processes connected to one
+// target.
 func (b *bench) startClients(cm clientMsg) ([]*child, error) {
+	return b.startN(b.cfg.procs, cm)
+}
+
+// startN starts n client processes connected to one target.
+func (b *bench) startN(n int, cm clientMsg) ([]*child, error) {
 	var clients []*child
-	for i := range b.cfg.procs {
+	for i := range n {
 		c, err := b.spawn("client")
 		if err != nil {
 			stopAll(clients)

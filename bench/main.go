@@ -3,19 +3,26 @@
 // way applications run it.
 //
 //	go run ./bench                              # every suite, defaults
+//	go run ./bench -suite ops                   # throughput: default matrix
+//	go run ./bench -suite ops -full -count 3    # the full matrix, medians of 3
 //	go run ./bench -suite durability -writers 1,64 -duration 5s
-//	go run ./bench -suite takeover -rounds 20 -sizes 100000
+//	go run ./bench -suite takeover -rounds 20 -takeover-keys 100000
 //	go run ./bench -gobench-output new.txt      # then: benchstat old.txt new.txt
 //
-// Suites: durability (durable write throughput for each Durability mode,
-// next to Redis with appendfsync always and everysec) and takeover (the
-// time from SIGKILL of the leader to the first successful call on a
-// surviving process). Without redis-server on PATH the Redis rows are
-// skipped. The same binary re-executes itself as the leader and client
+// Suites: ops (get, set, incr, list and mixed throughput from client
+// processes and from the leader's own process, next to Redis, a raw
+// Unix-socket echo server and a map behind a sync.RWMutex), durability
+// (durable write throughput for each Durability mode, next to Redis with
+// appendfsync always and everysec), takeover (the time from SIGKILL of
+// the leader to the first successful call on a surviving process), memory
+// (bytes per key, next to Redis) and snapshot (Save time and the pauses
+// it causes). Without redis-server on PATH the Redis rows are skipped.
+// The same binary re-executes itself as the leader, client and server
 // processes; they report back as JSON lines on stdout.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,15 +46,15 @@ type config struct {
 	gobench     string
 	cpuprofile  string
 	redisServer string
+	count       int
+	keys        int
 
 	// durability suite
 	modes      []string
 	redisFsync []string
 	writers    []int
 	procs      int
-	count      int
 	op         string
-	keys       int
 	valueSize  int
 	warmup     time.Duration
 	duration   time.Duration
@@ -60,6 +67,9 @@ type config struct {
 	survivors     int
 	callTimeout   time.Duration
 	poll          time.Duration
+
+	ops   opsConfig
+	large largeConfig
 }
 
 // suite is one named benchmark the command can run.
@@ -71,8 +81,11 @@ type suite struct {
 
 // suites lists every suite in the order "all" runs them.
 var suites = []suite{
+	{"ops", "get, set, incr, list and mix throughput vs Redis, raw echo and an RWMutex map", runOps},
 	{"durability", "durable write throughput per Durability mode vs Redis AOF", runDurability},
 	{"takeover", "SIGKILL of the leader to the first successful call on a survivor", runTakeover},
+	{"memory", "bytes per key of a large dict vs Redis", runMemory},
+	{"snapshot", "Save time of a large dict and the pauses it causes", runSnapshot},
 }
 
 func main() {
@@ -98,25 +111,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.gobench, "gobench-output", "", "also write testing.B-format lines to this file (- for stdout), for benchstat")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write CPU profiles of the leader and client processes to files with this prefix")
 	fs.StringVar(&c.redisServer, "redis-server", "redis-server", "redis-server binary (looked up on PATH); off skips Redis")
-
-	modes := fs.String("modes", "always,interval,snapshot,none", "durability suite: Durability modes of the store")
-	fsync := fs.String("redis-fsync", "always,everysec", "durability suite: Redis appendfsync policies")
-	writers := fs.String("writers", "1,16,64", "durability suite: concurrent writers per cell")
-	fs.IntVar(&c.count, "count", 1, "durability suite: runs of each cell, interleaved across targets; the table shows the median")
-	fs.IntVar(&c.procs, "procs", 1, "durability suite: client processes the writers are spread over")
-	fs.StringVar(&c.op, "op", "set", "durability suite: operation: set, incr or get")
-	fs.IntVar(&c.keys, "keys", 100_000, "durability suite: key space")
-	fs.IntVar(&c.valueSize, "value", 16, "durability suite: value size in bytes (set)")
-	fs.DurationVar(&c.warmup, "warmup", 200*time.Millisecond, "durability suite: unmeasured warm-up per cell")
-	fs.DurationVar(&c.duration, "duration", time.Second, "durability suite: measured time per cell")
-
-	fs.StringVar(&c.takeoverMode, "takeover-mode", "interval", "takeover suite: Durability mode of the store")
-	sizes := fs.String("sizes", "100000,1000000", "takeover suite: store sizes in keys")
-	fs.IntVar(&c.takeoverValue, "takeover-value", 64, "takeover suite: value size in bytes")
-	fs.IntVar(&c.rounds, "rounds", 10, "takeover suite: leader kills per size")
-	fs.IntVar(&c.survivors, "survivors", 2, "takeover suite: client processes that outlive each kill")
-	fs.DurationVar(&c.callTimeout, "call-timeout", 20*time.Millisecond, "takeover suite: timeout of each survivor call")
-	fs.DurationVar(&c.poll, "poll", time.Millisecond, "takeover suite: pause between survivor calls")
+	fs.IntVar(&c.count, "count", 1, "ops and durability suites: runs of each cell, interleaved across targets; the tables show medians")
+	fs.IntVar(&c.keys, "keys", 100_000, "ops and durability suites: key space, preloaded")
+	finish := []func() error{c.durabilityFlags(fs), c.takeoverFlags(fs), c.ops.flags(fs), c.large.flags(fs)}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -125,29 +122,62 @@ func parseFlags(args []string) (*config, error) {
 	}
 	var err error
 	c.suites, err = parseSuites(*suite)
-	c.modes = splitList(*modes)
-	c.redisFsync = splitList(*fsync)
-	c.writers, err = joinErr(err, *writers, "writers")
-	c.sizes, err = joinErr(err, *sizes, "sizes")
+	for _, f := range finish {
+		err = errors.Join(err, f())
+	}
 	if err != nil {
 		return nil, err
 	}
+	c.ops.explicit = c.ops.full || anySet(fs, opsMatrixFlags...)
 	return c, c.validate()
 }
 
-// joinErr parses a list of positive integers unless err is already set.
-func joinErr(err error, list, name string) ([]int, error) {
-	if err != nil {
-		return nil, err
+// durabilityFlags registers the durability suite's flags and returns the
+// function that parses its lists after fs.Parse.
+func (c *config) durabilityFlags(fs *flag.FlagSet) func() error {
+	modes := fs.String("modes", "always,interval,snapshot,none", "durability suite: Durability modes of the store")
+	fsync := fs.String("redis-fsync", "always,everysec", "durability suite: Redis appendfsync policies")
+	writers := fs.String("writers", "1,16,64", "durability suite: concurrent writers per cell")
+	fs.IntVar(&c.procs, "writer-procs", 1, "durability suite: client processes the writers are spread over")
+	fs.StringVar(&c.op, "op", "set", "durability suite: operation: set, incr or get")
+	fs.IntVar(&c.valueSize, "value", 16, "durability suite: value size in bytes (set)")
+	fs.DurationVar(&c.warmup, "warmup", 200*time.Millisecond, "durability suite: unmeasured warm-up per cell")
+	fs.DurationVar(&c.duration, "duration", time.Second, "durability suite: measured time per cell")
+	return func() (err error) {
+		c.modes, c.redisFsync = splitList(*modes), splitList(*fsync)
+		c.writers, err = parseInts(*writers, "writers")
+		return err
 	}
-	return parseInts(list, name)
+}
+
+// takeoverFlags registers the takeover suite's flags and returns the
+// function that parses its lists after fs.Parse.
+func (c *config) takeoverFlags(fs *flag.FlagSet) func() error {
+	fs.StringVar(&c.takeoverMode, "takeover-mode", "interval", "takeover suite: Durability mode of the store")
+	sizes := fs.String("takeover-keys", "100000,1000000", "takeover suite: store sizes in keys")
+	fs.IntVar(&c.takeoverValue, "takeover-value", 64, "takeover suite: value size in bytes")
+	fs.IntVar(&c.rounds, "rounds", 10, "takeover suite: leader kills per size")
+	fs.IntVar(&c.survivors, "survivors", 2, "takeover suite: client processes that outlive each kill")
+	fs.DurationVar(&c.callTimeout, "call-timeout", 20*time.Millisecond, "takeover suite: timeout of each survivor call")
+	fs.DurationVar(&c.poll, "poll", time.Millisecond, "takeover suite: pause between survivor calls")
+	return func() (err error) {
+		c.sizes, err = parseInts(*sizes, "takeover-keys")
+		return err
+	}
+}
+
+// anySet reports whether any of the named flags was given.
+func anySet(fs *flag.FlagSet, names ...string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || slices.Contains(names, f.Name) })
+	return set
 }
 
 // validate checks the values parsing could not.
 func (c *config) validate() error {
 	switch {
 	case c.procs < 1 || c.count < 1:
-		return fmt.Errorf("bench: -procs and -count must be at least 1")
+		return fmt.Errorf("bench: -writer-procs and -count must be at least 1")
 	case c.keys < 1 || c.valueSize < 0 || c.takeoverValue < 0:
 		return fmt.Errorf("bench: -keys must be positive and value sizes not negative")
 	case c.rounds < 1 || c.survivors < 1:
@@ -155,12 +185,12 @@ func (c *config) validate() error {
 	case c.duration <= 0 || c.callTimeout <= 0:
 		return fmt.Errorf("bench: -duration and -call-timeout must be positive")
 	}
-	for _, m := range append(slices.Clone(c.modes), c.takeoverMode) {
+	for _, m := range append(slices.Clone(c.modes), c.takeoverMode, c.ops.mode, c.large.snapshotMode) {
 		if _, err := storeOptions(m); err != nil {
 			return err
 		}
 	}
-	return nil
+	return errors.Join(c.ops.validate(), c.large.validate())
 }
 
 // suiteNames lists the suites for the usage text.

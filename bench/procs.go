@@ -172,6 +172,7 @@ var childRoles = map[string]func(*link) error{
 	"leader": leaderMain,
 	"client": clientMain,
 	"node":   nodeMain,
+	"echo":   echoMain,
 }
 
 // link is a child's end of the conversation with the driver.

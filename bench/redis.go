@@ -38,14 +38,17 @@ type redisServer struct {
 }
 
 // startRedis starts bin with its data in dir, the append-only file on
-// with the given appendfsync policy (always, everysec, no), and waits
-// until it answers PING.
+// with the given appendfsync policy (always, everysec, no) or off, and
+// waits until it answers PING.
 func startRedis(bin, dir, fsync string) (*redisServer, error) {
 	s := &redisServer{dir: dir, sock: filepath.Join(dir, "redis.sock"), done: make(chan struct{})}
-	s.cmd = exec.Command(bin,
+	aof := []string{"--appendonly", "yes", "--appendfsync", fsync}
+	if fsync == "off" {
+		aof = []string{"--appendonly", "no"}
+	}
+	s.cmd = exec.Command(bin, append([]string{
 		"--port", "0", "--unixsocket", s.sock, "--unixsocketperm", "700",
-		"--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", fsync,
-		"--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log"))
+		"--dir", dir, "--save", "", "--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log")}, aof...)...)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: starting %s: %w", bin, err)
 	}
@@ -149,6 +152,83 @@ func (t *redisTarget) op(name string, value []byte) (opFunc, error) {
 }
 
 func (t *redisTarget) close() error { return t.c.Close() }
+
+// redisList is the key of the ops suite's list.
+const redisList = "list"
+
+// load sets p.Keys keys "<table>:k…" (or "k…" for an empty table name)
+// in pipelines of p.Chunk.
+func (t *redisTarget) load(p preloadMsg) error {
+	ctx := context.Background()
+	keys := prefixedKeys(p.Table, p.Keys)
+	value := randomValue(p.ValueSize, 1)
+	for lo := 0; lo < len(keys); lo += p.Chunk {
+		pipe := t.c.Pipeline()
+		for _, k := range keys[lo:min(lo+p.Chunk, len(keys))] {
+			pipe.Set(ctx, k, value, 0)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("preloading keys %d..: %w", lo, err)
+		}
+	}
+	return nil
+}
+
+// drop empties the server: the ops suite keeps one table at a time.
+func (t *redisTarget) drop(string) error {
+	return t.c.FlushAll(context.Background()).Err()
+}
+
+// conn returns one goroutine's view of the server for cell c: the pool
+// and a pipeline of its own.
+func (t *redisTarget) conn(c opsCell, keys int, seed uint64) (opConn, error) {
+	return &redisConn{c: t.c, pipe: t.c.Pipeline(), kv: prefixedKeys(kvTable(c.ValueSize), keys),
+		incr: prefixedKeys("incr", keys), value: randomValue(c.ValueSize, seed)}, nil
+}
+
+// redisConn is one goroutine's commands to Redis in the ops suite.
+type redisConn struct {
+	c        *redis.Client
+	pipe     redis.Pipeliner
+	kv, incr []string // key names with their table's prefix
+	value    any      // the payload of writes, converted to an interface once
+}
+
+// cmd issues the command for op on r, the client or the pipeline.
+func (c *redisConn) cmd(ctx context.Context, r redis.Cmdable, op opKind, key int) redis.Cmder {
+	switch op {
+	case opSet:
+		return r.Set(ctx, c.kv[key], c.value, 0)
+	case opIncr:
+		return r.Incr(ctx, c.incr[key])
+	case opPush:
+		return r.RPush(ctx, redisList, c.value)
+	case opPop:
+		return r.RPop(ctx, redisList)
+	}
+	return r.Get(ctx, c.kv[key])
+}
+
+func (c *redisConn) do(ctx context.Context, op opKind, key int) error {
+	return ignoreNil(c.cmd(ctx, c.c, op, key).Err())
+}
+
+func (c *redisConn) queue(op opKind, key int) { c.cmd(context.Background(), c.pipe, op, key) }
+
+func (c *redisConn) flush(ctx context.Context) error {
+	_, err := c.pipe.Exec(ctx)
+	return ignoreNil(err)
+}
+
+func (c *redisConn) close() error { return nil }
+
+// ignoreNil drops redis.Nil, the reply to a GET of a missing key.
+func ignoreNil(err error) error {
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	return err
+}
 
 // redisVersion returns the output of "redis-server --version", trimmed.
 func redisVersion(bin string) string {

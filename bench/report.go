@@ -26,18 +26,29 @@ type cell struct {
 
 // rate returns the median throughput over the repetitions.
 func (c *cell) rate() float64 {
-	if len(c.reps) == 0 {
+	return medianOf(c.reps, result.opsPerSec)
+}
+
+// allocs returns the median heap allocations per operation over the
+// repetitions.
+func (c *cell) allocs() float64 {
+	return medianOf(c.reps, allocsPerOp)
+}
+
+// medianOf returns the median of f over rs, 0 when rs is empty.
+func medianOf(rs []result, f func(result) float64) float64 {
+	if len(rs) == 0 {
 		return 0
 	}
-	rates := make([]float64, len(c.reps))
-	for i, r := range c.reps {
-		rates[i] = r.opsPerSec()
+	vs := make([]float64, len(rs))
+	for i, r := range rs {
+		vs[i] = f(r)
 	}
-	slices.Sort(rates)
-	if n := len(rates); n%2 == 0 {
-		return (rates[n/2-1] + rates[n/2]) / 2
+	slices.Sort(vs)
+	if n := len(vs); n%2 == 0 {
+		return (vs[n/2-1] + vs[n/2]) / 2
 	}
-	return rates[len(rates)/2]
+	return vs[len(vs)/2]
 }
 
 // total merges the repetitions: every latency and error.
@@ -74,16 +85,39 @@ func cellRow(c *cell, base *cell) string {
 // table writes rows of tab-separated columns under a header: the first
 // column aligned left, the others right.
 func table(w io.Writer, header string, rows []string) {
-	lines := append([]string{header}, rows...)
-	width := 0
-	for _, l := range lines {
-		first, _, _ := strings.Cut(l, "\t")
-		width = max(width, utf8.RuneCountInString(first))
+	tableLeft(w, 1, false, header, rows)
+}
+
+// tableLeft writes rows of tab-separated columns under a header: the
+// first left columns aligned left, the others right, except that with
+// notes the last column is free text after the aligned ones.
+func tableLeft(w io.Writer, left int, notes bool, header string, rows []string) {
+	lines := make([][]string, 0, len(rows)+1)
+	widths := make([]int, left)
+	for _, l := range append([]string{header}, rows...) {
+		f := strings.SplitN(l, "\t", left+1)
+		for i := range min(left, len(f)) {
+			widths[i] = max(widths[i], utf8.RuneCountInString(f[i]))
+		}
+		lines = append(lines, f)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	for _, l := range lines {
-		first, rest, _ := strings.Cut(l, "\t")
-		fmt.Fprintf(tw, "%s%s\t%s\t\n", first, strings.Repeat(" ", width-utf8.RuneCountInString(first)), rest)
+	for _, f := range lines {
+		var sb strings.Builder
+		for i := range min(left, len(f)) {
+			if i > 0 {
+				sb.WriteString("  ")
+			}
+			sb.WriteString(f[i] + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(f[i])))
+		}
+		rest, note := "", ""
+		if len(f) > left {
+			rest = f[left]
+		}
+		if i := strings.LastIndexByte(rest, '\t'); notes && i >= 0 {
+			rest, note = rest[:i], "  "+rest[i+1:]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", sb.String(), rest, note)
 	}
 	tw.Flush()
 }
@@ -108,8 +142,12 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", float64(d)/1e6)
 	case d >= time.Millisecond:
 		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	case d >= 10*time.Microsecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d >= time.Microsecond:
+		return fmt.Sprintf("%.1fµs", float64(d)/1e3)
 	}
-	return fmt.Sprintf("%dµs", d.Microseconds())
+	return fmt.Sprintf("%dns", d.Nanoseconds())
 }
 
 // gobench writes results as testing.B output lines, which benchstat
@@ -167,6 +205,19 @@ func (g *gobench) rep(suite, target string, writers int, r result) {
 		metric{r.opsPerSec(), "ops/s"},
 		metric{float64(r.Lat.quantile(0.50).Nanoseconds()), "p50-ns"},
 		metric{float64(r.Lat.quantile(0.99).Nanoseconds()), "p99-ns"})
+}
+
+// opsRep writes the line of one run of an ops cell on one column.
+func (g *gobench) opsRep(c opsCell, column string, r result) {
+	if r.Ops == 0 {
+		return
+	}
+	g.line(c.benchName()+"/target="+column, r.Ops,
+		metric{float64(r.Elapsed.Nanoseconds()) / float64(r.Ops), "ns/op"},
+		metric{r.opsPerSec(), "ops/s"},
+		metric{float64(r.Lat.quantile(0.50).Nanoseconds()), "p50-ns"},
+		metric{float64(r.Lat.quantile(0.99).Nanoseconds()), "p99-ns"},
+		metric{allocsPerOp(r), "allocs/op"})
 }
 
 // closeOut flushes and closes the output; a nil gobench does nothing.

@@ -76,23 +76,26 @@ func leaderMain(l *link) error {
 	return db.Close()
 }
 
-// leaderCommand runs one driver command in the leader process.
+// leaderCommand runs one driver command in the leader process: those of
+// every ops process (preload, drop, ops and memstats, with local calls)
+// and snapshot.
 func leaderCommand(l *link, db *cyberdb.DB, cmd envelope) error {
-	switch cmd.Kind {
-	case "preload":
-		var p preloadMsg
-		if err := decodeData(cmd, &p); err != nil {
-			return err
+	if cmd.Kind != "snapshot" {
+		if err := serveCommand(l, &storeTarget{db: db}, cmd); err != nil {
+			return fmt.Errorf("leader: %w", err)
 		}
-		start := time.Now()
-		if err := preload(db, p); err != nil {
-			return err
-		}
-		l.reply("preloaded", preloadedMsg{Elapsed: time.Since(start)})
 		return nil
-	default:
-		return fmt.Errorf("leader: unknown command %q", cmd.Kind)
 	}
+	var m snapshotMsg
+	if err := decodeData(cmd, &m); err != nil {
+		return err
+	}
+	r, err := snapshotLoad(db, m)
+	if err != nil {
+		return err
+	}
+	l.reply("snapshotted", r)
+	return nil
 }
 
 // preload fills table with p.Keys keys in Update calls of p.Chunk pairs.
@@ -161,6 +164,80 @@ func (t *storeTarget) op(name string, value []byte) (opFunc, error) {
 }
 
 func (t *storeTarget) close() error { return t.db.Close() }
+
+// load preloads a dict table.
+func (t *storeTarget) load(p preloadMsg) error { return preload(t.db, p) }
+
+// drop drops a table.
+func (t *storeTarget) drop(table string) error {
+	return t.db.DropTable(context.Background(), table)
+}
+
+// conn returns one goroutine's handles on the ops suite's tables: the
+// preloaded dict of c's value size, the dict "incr" and the list "list".
+func (t *storeTarget) conn(c opsCell, keys int, seed uint64) (opConn, error) {
+	ctx := context.Background()
+	kv, err := t.db.EnsureDict(ctx, kvTable(c.ValueSize))
+	if err != nil {
+		return nil, err
+	}
+	incr, err := t.db.EnsureDict(ctx, "incr")
+	if err != nil {
+		return nil, err
+	}
+	list, err := t.db.EnsureList(ctx, "list")
+	if err != nil {
+		return nil, err
+	}
+	return &storeConn{kv: kv, incr: incr, list: list, keys: keyNames(keys),
+		value: randomValue(c.ValueSize, seed), batch: t.db.Batch()}, nil
+}
+
+// storeConn is one goroutine's handles on the store in the ops suite.
+type storeConn struct {
+	kv, incr *cyberdb.Dict
+	list     *cyberdb.List
+	keys     []string
+	value    any    // the payload of writes, converted to an interface once
+	buf      []byte // destination of reads, reused
+	batch    *cyberdb.Batch
+}
+
+func (c *storeConn) do(ctx context.Context, op opKind, key int) error {
+	var err error
+	switch op {
+	case opGet:
+		_, err = c.kv.Get(ctx, c.keys[key], &c.buf)
+	case opSet:
+		err = c.kv.Set(ctx, c.keys[key], c.value)
+	case opIncr:
+		_, err = c.incr.Incr(ctx, c.keys[key], 1)
+	case opPush:
+		err = c.list.Append(ctx, c.value)
+	case opPop:
+		err = c.list.Pop(ctx, -1, &c.buf)
+	}
+	return err
+}
+
+func (c *storeConn) queue(op opKind, key int) {
+	switch op {
+	case opGet:
+		c.batch.Get(c.kv, c.keys[key])
+	case opSet:
+		c.batch.Set(c.kv, c.keys[key], c.value)
+	case opIncr:
+		c.batch.Incr(c.incr, c.keys[key], 1)
+	case opPush:
+		c.batch.Append(c.list, c.value)
+	case opPop:
+		c.batch.Pop(c.list, -1)
+	}
+}
+
+func (c *storeConn) flush(ctx context.Context) error { return c.batch.Run(ctx) }
+
+func (c *storeConn) close() error { return nil }
 
 // startProfile writes a CPU profile to path until the returned function
 // is called; an empty path profiles nothing.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -12,8 +13,8 @@ import (
 // opFunc performs one operation on key.
 type opFunc func(ctx context.Context, key string) error
 
-// target is something a client process runs operations against: the
-// store or a Redis server.
+// target is something a client process runs the durability suite's
+// operations against: the store or a Redis server.
 type target interface {
 	// op returns the function performing one operation of the named kind
 	// (set, get, incr) with value as the payload of writes.
@@ -21,12 +22,18 @@ type target interface {
 	close() error
 }
 
+// closer is a target of any suite, as a client process holds it.
+type closer interface {
+	close() error
+}
+
 // clientMsg tells a client process what to connect to.
 type clientMsg struct {
-	Target string   `json:"target"` // "store" or "redis"
+	Target string   `json:"target"` // "store", "redis", "echo" or "rwmap"
 	Store  storeMsg `json:"store"`
 	Redis  string   `json:"redis"` // Redis socket path
 	Pool   int      `json:"pool"`  // Redis connection pool size
+	Echo   string   `json:"echo"`  // echo server socket path
 }
 
 // workload is one measured run in a client process: Workers goroutines
@@ -46,10 +53,12 @@ type workload struct {
 // result is what a measured run produced.
 type result struct {
 	Ops      int64         `json:"ops"`
+	Calls    int64         `json:"calls,omitempty"` // ops suite: calls (batches count once)
 	Errors   int64         `json:"errors"`
 	FirstErr string        `json:"first_err,omitempty"`
-	Elapsed  time.Duration `json:"elapsed"` // the measured window
-	Lat      *hist         `json:"lat"`
+	Elapsed  time.Duration `json:"elapsed"`           // the measured window
+	Lat      *hist         `json:"lat"`               // per call
+	Mallocs  uint64        `json:"mallocs,omitempty"` // ops suite: heap allocations of the calling processes
 }
 
 // opsPerSec returns the throughput of r.
@@ -63,6 +72,8 @@ func (r result) opsPerSec() float64 {
 // merge adds o, run at the same time in another process, to r.
 func (r *result) merge(o result) {
 	r.Ops += o.Ops
+	r.Calls += o.Calls
+	r.Mallocs += o.Mallocs
 	r.Errors += o.Errors
 	if r.FirstErr == "" {
 		r.FirstErr = o.FirstErr
@@ -75,7 +86,7 @@ func (r *result) merge(o result) {
 }
 
 // clientMain runs a client process: it connects to its target and runs
-// the workloads the driver sends until the driver closes stdin.
+// the commands the driver sends until the driver closes stdin.
 func clientMain(l *link) error {
 	var m clientMsg
 	if err := l.expect("open", &m); err != nil {
@@ -89,26 +100,45 @@ func clientMain(l *link) error {
 	defer t.close()
 	l.reply("ready", readyMsg{Pid: os.Getpid()})
 	for cmd, ok := l.next(); ok; cmd, ok = l.next() {
-		var w workload
-		if err := decodeData(cmd, &w); err != nil {
+		if err := clientCommand(l, t, cmd); err != nil {
 			return err
 		}
-		r, err := runWorkload(t, w)
-		if err != nil {
-			return err
-		}
-		l.reply("result", r)
 	}
 	return t.close()
 }
 
+// clientCommand runs one driver command in a client process.
+func clientCommand(l *link, t closer, cmd envelope) error {
+	if cmd.Kind != "run" {
+		return serveCommand(l, t, cmd)
+	}
+	dt, ok := t.(target)
+	if !ok {
+		return fmt.Errorf("target %T cannot run the durability suite", t)
+	}
+	var w workload
+	if err := decodeData(cmd, &w); err != nil {
+		return err
+	}
+	r, err := runWorkload(dt, w)
+	if err != nil {
+		return err
+	}
+	l.reply("result", r)
+	return nil
+}
+
 // openTarget connects to the target m names.
-func openTarget(m clientMsg) (target, error) {
+func openTarget(m clientMsg) (closer, error) {
 	switch m.Target {
 	case "store":
 		return openStoreClient(m.Store)
 	case "redis":
 		return dialRedis(m.Redis, m.Pool)
+	case "echo":
+		return &echoTarget{sock: m.Echo}, nil
+	case "rwmap":
+		return newRWMap(), nil
 	}
 	return nil, fmt.Errorf("unknown target %q", m.Target)
 }
@@ -186,6 +216,33 @@ func keyNames(n int) []string {
 		keys[i] = fmt.Sprintf("k%08d", i)
 	}
 	keyCache.Store(n, keys)
+	return keys
+}
+
+// prefixedCache holds prefixed key name lists by prefix and size.
+var prefixedCache sync.Map // prefixKey -> []string
+
+// prefixKey identifies a list of prefixed key names.
+type prefixKey struct {
+	prefix string
+	n      int
+}
+
+// prefixedKeys returns keyNames(n) with "prefix:" before each: the key
+// names of one table in Redis's flat key space. An empty prefix gives
+// keyNames(n).
+func prefixedKeys(prefix string, n int) []string {
+	if prefix == "" {
+		return keyNames(n)
+	}
+	if k, ok := prefixedCache.Load(prefixKey{prefix, n}); ok {
+		return k.([]string)
+	}
+	keys := slices.Clone(keyNames(n))
+	for i, k := range keys {
+		keys[i] = prefix + ":" + k
+	}
+	prefixedCache.Store(prefixKey{prefix, n}, keys)
 	return keys
 }
 
