@@ -33,12 +33,13 @@ func (d *Dict) op(code engine.Code, key string) engine.Op {
 // encoding/json) and reports whether the key exists. dst may be nil to
 // test existence only.
 func (d *Dict) Get(ctx context.Context, key string, dst any) (bool, error) {
-	op := d.op(engine.OpDictGet, key)
-	var res engine.Result
-	if err := d.db.do(ctx, &op, &res); err != nil || !res.Found {
+	x := getExchange()
+	defer putExchange(x)
+	x.op = d.op(engine.OpDictGet, key)
+	if err := d.db.do(ctx, &x.op, &x.res); err != nil || !x.res.Found {
 		return false, err
 	}
-	return true, decodeInto(res.Value, dst)
+	return true, decodeInto(x.res.Value, dst)
 }
 
 // Set stores v under key.

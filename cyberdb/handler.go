@@ -23,19 +23,20 @@ func (l *leader) Handle(p *ipc.Peer, req []byte, dst []byte) []byte {
 // that Flush can hold the reply until it is durable. It implements
 // ipc.Flusher.
 func (l *leader) HandleMarked(p *ipc.Peer, req []byte, dst []byte) ([]byte, uint64) {
-	var op engine.Op
-	var res engine.Result
+	x := getExchange()
+	defer putExchange(x)
+	op, res := &x.op, &x.res
 	<-l.ready
-	switch err := l.db.codec.Unmarshal(req, &op); {
+	switch err := l.db.codec.Unmarshal(req, op); {
 	case l.startErr != nil:
-		fail(&res, engine.ErrInternal, "the leader failed to start: %v", l.startErr)
+		fail(res, engine.ErrInternal, "the leader failed to start: %v", l.startErr)
 	case err != nil:
-		fail(&res, engine.ErrInvalid, "malformed request: %v", err)
+		fail(res, engine.ErrInvalid, "malformed request: %v", err)
 	default:
 		op.Client = p.ClientID
-		l.apply(&op, &res, p.Cred.UID == l.uid)
+		l.apply(op, res, p.Cred.UID == l.uid)
 	}
-	return l.encodeResult(dst, &res), res.LSN
+	return l.encodeResult(dst, res, &x.buf), res.LSN
 }
 
 // Flush holds a batch of replies until the writes they acknowledge, up to
@@ -155,36 +156,36 @@ func (l *leader) applyFile(op *engine.Op, res *engine.Result) {
 	}
 }
 
-// encodeResult appends res to dst, replacing it with an error when it
-// does not fit in one message. Of a batch too large it first drops the
-// largest results, so that the others still reach the client.
-func (l *leader) encodeResult(dst []byte, res *engine.Result) []byte {
-	buf := l.marshalResult(dst, res)
+// encodeResult appends res to dst, through buf, replacing it with an
+// error when it does not fit in one message. Of a batch too large it
+// first drops the largest results, so that the others still reach the
+// client.
+func (l *leader) encodeResult(dst []byte, res *engine.Result, buf *bytes.Buffer) []byte {
+	l.marshalResult(dst, res, buf)
 	limit := l.db.opts.MaxMessageSize - 64
 	if n := buf.Len() - len(dst); n > limit && len(res.Results) > 0 {
 		shedBatch(res, n-limit)
-		buf = l.marshalResult(dst, res)
+		l.marshalResult(dst, res, buf)
 	}
 	if n := buf.Len() - len(dst); n > limit {
 		*res = engine.Result{LSN: res.LSN} // the reply still waits for the writes made
 		fail(res, engine.ErrInvalid, "result of %d bytes exceeds MaxMessageSize %d; iterate with All instead", n, l.db.opts.MaxMessageSize)
-		buf = bytes.NewBuffer(dst)
+		*buf = *bytes.NewBuffer(dst)
 		l.db.codec.MarshalTo(buf, res)
 	}
 	return buf.Bytes()
 }
 
-// marshalResult appends res to dst, replacing it with an internal error
-// if it cannot be encoded.
-func (l *leader) marshalResult(dst []byte, res *engine.Result) *bytes.Buffer {
-	buf := bytes.NewBuffer(dst)
+// marshalResult appends res to dst in buf, replacing it with an internal
+// error if it cannot be encoded.
+func (l *leader) marshalResult(dst []byte, res *engine.Result, buf *bytes.Buffer) {
+	*buf = *bytes.NewBuffer(dst)
 	if err := l.db.codec.MarshalTo(buf, res); err != nil {
 		*res = engine.Result{LSN: res.LSN}
 		fail(res, engine.ErrInternal, "%v", err)
-		buf = bytes.NewBuffer(dst)
+		*buf = *bytes.NewBuffer(dst)
 		l.db.codec.MarshalTo(buf, res)
 	}
-	return buf
 }
 
 // fail sets res to an error with a formatted message.

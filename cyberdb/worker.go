@@ -53,14 +53,24 @@ func (w *worker) do(ctx context.Context, op *engine.Op, res *engine.Result) erro
 	if n := buf.Len(); n > w.db.opts.MaxMessageSize-64 {
 		return fmt.Errorf("%w: request of %d bytes exceeds MaxMessageSize %d", ErrInvalid, n, w.db.opts.MaxMessageSize)
 	}
-	reply, err := w.c.Call(ctx, buf.Bytes())
+	x := resultPool.Get().(*resultDecoder)
+	x.codec, x.res = w.db.codec, res
+	err := w.c.CallDecode(ctx, buf.Bytes(), x)
+	*x = resultDecoder{}
+	resultPool.Put(x)
 	if err != nil {
-		return callError(err)
-	}
-	if err := w.db.codec.Unmarshal(reply, res); err != nil {
-		return fmt.Errorf("cyberdb: malformed reply from leader: %w", err)
+		return replyError(err)
 	}
 	return nil
+}
+
+// replyError maps the error of a call to the public errors.
+func replyError(err error) error {
+	var malformed *malformedReply
+	if errors.As(err, &malformed) {
+		return fmt.Errorf("cyberdb: malformed reply from leader: %w", malformed.err)
+	}
+	return callError(err)
 }
 
 // putBuf returns buf to the pool unless it grew too large to keep.

@@ -166,6 +166,23 @@ func (c *Client) watch() {
 // (ErrSessionClosed) or ctx is done (ctx.Err(); a late reply is dropped).
 // req may be reused once Call returns.
 func (c *Client) Call(ctx context.Context, req []byte) ([]byte, error) {
+	return c.call(ctx, req, nil)
+}
+
+// Decoder decodes a reply body, which is valid only during the call.
+type Decoder interface {
+	DecodeReply(body []byte) error
+}
+
+// CallDecode is Call that hands the reply to d instead of copying it: d
+// decodes it in place, out of the client's buffers, and its error is
+// returned.
+func (c *Client) CallDecode(ctx context.Context, req []byte, d Decoder) error {
+	_, err := c.call(ctx, req, d)
+	return err
+}
+
+func (c *Client) call(ctx context.Context, req []byte, d Decoder) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -175,6 +192,7 @@ func (c *Client) Call(ctx context.Context, req []byte) ([]byte, error) {
 	s := c.streams[c.next.Add(1)%uint32(len(c.streams))]
 	id := c.ids.Add(1)
 	cl := getCall()
+	cl.dec = d
 	if err := s.send(id, cl, req); err != nil {
 		putCall(cl)
 		return nil, err

@@ -29,8 +29,10 @@ const (
 type call struct {
 	done   chan struct{} // capacity 1
 	state  uint8
-	parked bool // its owner waits for a signal, so it may take a turn
+	parked bool    // its owner waits for a signal, so it may take a turn
+	dec    Decoder // decodes the reply in place, or nil: reply is a copy
 	reply  []byte
+	buf    []byte // kept across uses: holds replies for dec
 	err    error
 }
 
@@ -38,8 +40,14 @@ var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}
 
 func getCall() *call { return callPool.Get().(*call) }
 
+// retainReply is the largest reply buffer a pooled call keeps.
+const retainReply = 64 << 10
+
 func putCall(cl *call) {
-	cl.state, cl.parked, cl.reply, cl.err = callWaiting, false, nil, nil
+	cl.state, cl.parked, cl.dec, cl.reply, cl.err = callWaiting, false, nil, nil, nil
+	if cap(cl.buf) > retainReply {
+		cl.buf = nil
+	}
 	callPool.Put(cl)
 }
 
@@ -149,9 +157,13 @@ func (s *clientStream) wait(ctx context.Context, id uint64, cl *call) ([]byte, e
 	return answer(cl)
 }
 
-// answer returns the outcome of an answered call and recycles it.
+// answer returns the outcome of an answered call, decoded if it has a
+// Decoder, and recycles the call.
 func answer(cl *call) ([]byte, error) {
 	reply, err := cl.reply, cl.err
+	if err == nil && cl.dec != nil {
+		reply, err = nil, cl.dec.DecodeReply(reply)
+	}
 	putCall(cl)
 	return reply, err
 }
@@ -178,19 +190,28 @@ func (s *clientStream) cancel(ctx context.Context, id uint64, cl *call) ([]byte,
 
 // read reads the lane, handing replies to their callers, until cl's own
 // reply arrives, ctx is done or the lane fails. s.reading is set for it.
+//
+// A reader cannot select on ctx while it blocks in a read, so ctx is
+// watched through the read deadline: first a short one (no allocation,
+// and replies nearly always come sooner), then, if the call is still
+// waiting, ctx's own deadline and a callback that expires the read when
+// ctx is canceled.
 func (s *clientStream) read(ctx context.Context, id uint64, cl *call) ([]byte, error) {
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { _ = s.st.SetReadDeadline(time.Unix(1, 0)) })
-		defer stop()
-	}
+	_ = s.st.SetReadDeadline(shortDeadline(ctx))
+	watching := false
 	for {
 		f, err := s.fr.Next()
 		switch {
-		case err != nil && isTimeout(err) && ctx.Err() != nil:
+		case err != nil && transport.IsTimeout(err) && ctx.Err() != nil:
 			return s.quit(ctx, id, cl)
-		case err != nil && isTimeout(err):
-			// The deadline of an earlier reader whose ctx ended.
-			_ = s.st.SetReadDeadline(time.Time{})
+		case err != nil && transport.IsTimeout(err):
+			if !watching && ctx.Done() != nil {
+				watching = true
+				stop := context.AfterFunc(ctx, s.expire)
+				defer stop()
+			}
+			d, _ := ctx.Deadline()
+			_ = s.st.SetReadDeadline(d)
 		case err != nil:
 			return s.failed(cl, sessionError(err))
 		case f.Type == frameResponse && f.ID == id:
@@ -205,11 +226,33 @@ func (s *clientStream) read(ctx context.Context, id uint64, cl *call) ([]byte, e
 	}
 }
 
+// patience is how long a reader waits before it arranges to notice the
+// cancellation of its context.
+const patience = 2 * time.Millisecond
+
+// shortDeadline returns the first read deadline of a reader with ctx.
+func shortDeadline(ctx context.Context) time.Time {
+	soon := time.Now().Add(patience)
+	if d, ok := ctx.Deadline(); ok && d.Before(soon) {
+		return d
+	}
+	return soon
+}
+
+// expire wakes the lane's reader, whose context has ended.
+func (s *clientStream) expire() { _ = s.st.SetReadDeadline(time.Unix(1, 0)) }
+
 // own completes the reader's call with its reply. Replies already
 // buffered are delivered before the turn passes on, since that costs no
 // read.
 func (s *clientStream) own(id uint64, cl *call, body []byte) ([]byte, error) {
-	reply := cloneBytes(body)
+	var reply []byte
+	var err error
+	if cl.dec != nil {
+		err = cl.dec.DecodeReply(body) // before the buffer is read again
+	} else {
+		reply = cloneBytes(body)
+	}
 	s.mu.Lock()
 	if cl.state == callAnswered { // failed meanwhile
 		s.mu.Unlock()
@@ -227,7 +270,7 @@ func (s *clientStream) own(id uint64, cl *call, body []byte) ([]byte, error) {
 		s.c.fail(end)
 	}
 	putCall(cl)
-	return reply, nil
+	return reply, err
 }
 
 // drain delivers the replies buffered whole. It returns the error that
@@ -300,7 +343,12 @@ func (s *clientStream) deliver(id uint64, body []byte) {
 		return
 	}
 	delete(s.pending, id)
-	cl.reply = cloneBytes(body)
+	if cl.dec != nil {
+		cl.buf = append(cl.buf[:0], body...)
+		cl.reply = cl.buf
+	} else {
+		cl.reply = cloneBytes(body)
+	}
 	cl.state = callAnswered
 	cl.signal()
 }

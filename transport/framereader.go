@@ -77,8 +77,14 @@ func (fr *FrameReader) Ready() bool {
 // isTimeout reports whether err is a deadline expiring, which leaves the
 // stream usable.
 func isTimeout(err error) bool {
+	return err != nil && IsTimeout(err)
+}
+
+// IsTimeout reports whether err, which must not be nil, is a deadline
+// expiring.
+func IsTimeout(err error) bool {
 	var t interface{ Timeout() bool }
-	return err != nil && errors.As(err, &t) && t.Timeout()
+	return errors.As(err, &t) && t.Timeout()
 }
 
 // length validates the length field at the start of the unread bytes.
