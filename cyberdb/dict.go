@@ -36,6 +36,7 @@ func (d *Dict) Get(ctx context.Context, key string, dst any) (bool, error) {
 	x := getExchange()
 	defer putExchange(x)
 	x.op = d.op(engine.OpDictGet, key)
+	x.res.Value = x.valueBuffer() // a reply's value is decoded into it
 	if err := d.db.do(ctx, &x.op, &x.res); err != nil || !x.res.Found {
 		return false, err
 	}

@@ -18,6 +18,21 @@ type exchange struct {
 	op  engine.Op
 	res engine.Result
 	buf bytes.Buffer // the leader encodes res with it
+	val []byte       // a client decodes a small value into it; never the engine's
+}
+
+// smallValue is the capacity of an exchange's value buffer.
+const smallValue = 256
+
+// valueBuffer returns the empty value buffer of x, for a reply's value to
+// be decoded into without an allocation. The buffer is only ever
+// written by decoding; a value the leader's engine returns replaces it
+// and is never kept (see putExchange).
+func (x *exchange) valueBuffer() []byte {
+	if x.val == nil {
+		x.val = make([]byte, 0, smallValue)
+	}
+	return x.val[:0]
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -26,7 +41,7 @@ func getExchange() *exchange { return exchangePool.Get().(*exchange) }
 
 // putExchange recycles x, dropping its references to values.
 func putExchange(x *exchange) {
-	*x = exchange{}
+	*x = exchange{val: x.val}
 	exchangePool.Put(x)
 }
 

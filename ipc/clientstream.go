@@ -192,26 +192,32 @@ func (s *clientStream) cancel(ctx context.Context, id uint64, cl *call) ([]byte,
 // reply arrives, ctx is done or the lane fails. s.reading is set for it.
 //
 // A reader cannot select on ctx while it blocks in a read, so ctx is
-// watched through the read deadline: first a short one (no allocation,
-// and replies nearly always come sooner), then, if the call is still
-// waiting, ctx's own deadline and a callback that expires the read when
-// ctx is canceled.
+// watched through the read deadline: ctx's deadline if it has one (the
+// cheapest way: no allocation, and no timer earlier than ctx's own), else
+// a callback that expires the read when ctx is canceled. A context with
+// a deadline that is canceled earlier is noticed when its reply arrives,
+// at its deadline, or when the session fails (a hung leader fails it
+// within the keepalive interval).
 func (s *clientStream) read(ctx context.Context, id uint64, cl *call) ([]byte, error) {
-	_ = s.st.SetReadDeadline(shortDeadline(ctx))
-	watching := false
+	deadline, _ := ctx.Deadline()
+	if !deadline.IsZero() {
+		_ = s.st.SetReadDeadline(deadline)
+	} else if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, s.expire)
+		defer stop()
+	}
 	for {
 		f, err := s.fr.Next()
 		switch {
 		case err != nil && transport.IsTimeout(err) && ctx.Err() != nil:
 			return s.quit(ctx, id, cl)
 		case err != nil && transport.IsTimeout(err):
-			if !watching && ctx.Done() != nil {
-				watching = true
-				stop := context.AfterFunc(ctx, s.expire)
-				defer stop()
+			// The deadline of an earlier reader, or ctx's own a moment
+			// before ctx reports it.
+			_ = s.st.SetReadDeadline(deadline)
+			if !deadline.IsZero() && !time.Now().Before(deadline) {
+				<-ctx.Done()
 			}
-			d, _ := ctx.Deadline()
-			_ = s.st.SetReadDeadline(d)
 		case err != nil:
 			return s.failed(cl, sessionError(err))
 		case f.Type == frameResponse && f.ID == id:
@@ -224,19 +230,6 @@ func (s *clientStream) read(ctx context.Context, id uint64, cl *call) ([]byte, e
 			return s.failed(cl, fmt.Errorf("%w: unexpected frame type %d from the leader", ErrSessionClosed, f.Type))
 		}
 	}
-}
-
-// patience is how long a reader waits before it arranges to notice the
-// cancellation of its context.
-const patience = 2 * time.Millisecond
-
-// shortDeadline returns the first read deadline of a reader with ctx.
-func shortDeadline(ctx context.Context) time.Time {
-	soon := time.Now().Add(patience)
-	if d, ok := ctx.Deadline(); ok && d.Before(soon) {
-		return d
-	}
-	return soon
 }
 
 // expire wakes the lane's reader, whose context has ended.
