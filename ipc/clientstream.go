@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -100,6 +101,13 @@ func (s *clientStream) send(id uint64, cl *call, req []byte) error {
 		return nil
 	}
 	s.writing = true
+	if len(s.pending) > 1 {
+		// Other calls are in flight: let their callers queue their
+		// frames first, so that one write carries them all.
+		s.mu.Unlock()
+		runtime.Gosched()
+		s.mu.Lock()
+	}
 	err := s.flushLocked()
 	s.mu.Unlock()
 	if err != nil {
