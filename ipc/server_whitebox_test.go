@@ -90,3 +90,39 @@ func serve(t *testing.T, srv *Server) string {
 	})
 	return path
 }
+
+// TestServer_LaneOfAnotherProcess checks that only the process that
+// opened a session may attach lanes to it.
+func TestServer_LaneOfAnotherProcess(t *testing.T) {
+	srv := NewServer(nopHandler{}, ServerConfig{})
+	owner := &Peer{ClientID: 1, Cred: transport.Cred{PID: 100, UID: 5}}
+	ss, err := newSession(srv, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !srv.addSession(ss) {
+		t.Fatal("server closing")
+	}
+	tests := []struct {
+		name   string
+		cred   transport.Cred
+		token  string
+		status status
+	}{
+		{"owner", owner.Cred, ss.token, statusOK},
+		{"other pid", transport.Cred{PID: 101, UID: 5}, ss.token, statusDenied},
+		{"other uid", transport.Cred{PID: 100, UID: 6}, ss.token, statusDenied},
+		{"unknown token", owner.Cred, "not a token", statusMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, rej := srv.laneSession(&Peer{ClientID: 1, Cred: tt.cred}, []byte(tt.token))
+			switch {
+			case tt.status == statusOK && (rej != nil || got != ss):
+				t.Errorf("laneSession = %v, %+v; want the owner's session", got, rej)
+			case tt.status != statusOK && (rej == nil || rej.status != tt.status):
+				t.Errorf("rejection = %+v, want status %d", rej, tt.status)
+			}
+		})
+	}
+}
