@@ -179,6 +179,10 @@ func (l *leader) encodeResult(dst []byte, res *engine.Result, buf *bytes.Buffer)
 // marshalResult appends res to dst in buf, replacing it with an internal
 // error if it cannot be encoded.
 func (l *leader) marshalResult(dst []byte, res *engine.Result, buf *bytes.Buffer) {
+	if out, ok := appendResult(dst, res); ok {
+		*buf = *bytes.NewBuffer(out)
+		return
+	}
 	*buf = *bytes.NewBuffer(dst)
 	if err := l.db.codec.MarshalTo(buf, res); err != nil {
 		*res = engine.Result{LSN: res.LSN}

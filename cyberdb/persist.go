@@ -161,12 +161,28 @@ func (l *leader) openLog(last uint64) error {
 // logChange encodes a change for the log; the engine calls it while it
 // holds the changed table's lock.
 func (l *leader) logChange(op *engine.Op, res *engine.Result) uint64 {
+	if b, ok := appendRecord(make([]byte, 0, recordSize(op, res)), op, res); ok {
+		return l.j.Append(b)
+	}
 	b, err := l.db.codec.Marshal(&record{Op: *op, Res: *res})
 	if err != nil {
 		// Every op and result the engine accepted is encodable.
 		panic(fmt.Sprintf("cyberdb: encode log record: %v", err))
 	}
 	return l.j.Append(b)
+}
+
+// recordSize estimates the encoded size of a log record, so that it is
+// usually encoded into one allocation.
+func recordSize(op *engine.Op, res *engine.Result) int {
+	n := 96 + len(op.Table) + len(op.Key) + len(op.Value) + len(op.Old) + len(op.Field) + len(res.Msg) + len(res.Value)
+	for _, k := range op.Keys {
+		n += len(k) + 3
+	}
+	for _, v := range op.Values {
+		n += len(v)
+	}
+	return n
 }
 
 // snapshot writes a consistent copy of every table to path. When path is

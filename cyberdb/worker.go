@@ -47,7 +47,9 @@ func (w *worker) do(ctx context.Context, op *engine.Op, res *engine.Result) erro
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
 	buf.Reset()
-	if err := w.db.codec.MarshalTo(buf, op); err != nil {
+	if b, ok := appendOp(buf.AvailableBuffer(), op); ok {
+		buf.Write(b)
+	} else if err := w.db.codec.MarshalTo(buf, op); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if n := buf.Len(); n > w.db.opts.MaxMessageSize-64 {
