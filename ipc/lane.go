@@ -26,14 +26,20 @@ func (s *Server) serveLane(conn net.Conn, peer *Peer, token []byte) {
 		s.refuse(conn, peer, rej)
 		return
 	}
-	err := accept(conn, nil)
-	if err == nil {
-		err = ss.add(conn)
-	}
+	// The lane joins its session before the answer lets the client use
+	// it, so that from then on the session, not the server's list of
+	// connections in their handshake, decides when it closes.
+	err := ss.add(conn)
 	untrack(s, s.conns, conn)
 	if err != nil {
 		return
 	}
+	if err := accept(conn, nil); err != nil {
+		ss.remove(conn)
+		ss.streams.Done()
+		return
+	}
+	ss.goodbyeIfClosing(conn) // accept cleared the deadline a goodbye may have set
 	ss.serveStream(conn)
 }
 

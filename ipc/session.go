@@ -194,6 +194,16 @@ func (ss *session) goodbye() {
 	ss.byeIfIdleLocked()
 }
 
+// goodbyeIfClosing tells st goodbye at once if the session is saying
+// goodbye.
+func (ss *session) goodbyeIfClosing(st streamConn) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.grace != nil {
+		sayGoodbyeSoon(st)
+	}
+}
+
 // sayGoodbyeSoon wakes st's reader so it says goodbye, and bounds the
 // time its writes may take.
 func sayGoodbyeSoon(st streamConn) {
