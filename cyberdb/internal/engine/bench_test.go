@@ -2,7 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -114,24 +117,97 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 }
 
-// BenchmarkSnapshot_1M times the copy of a dict of 1M keys with 64-byte
-// values: writers to that table wait for this long while a snapshot is
-// taken (readers do not).
-func BenchmarkSnapshot_1M(b *testing.B) {
+// bigTable returns an engine holding the table "big" of n entries with
+// 64-byte values, a dict of the keys returned or a list.
+func bigTable(b *testing.B, kind Kind, n int) (*Engine, []string, cbor.RawMessage) {
 	e := New(nil)
 	value := append([]byte{0x58, 64}, make([]byte, 64)...)
-	keys := make([]string, 1<<20)
-	values := make([]cbor.RawMessage, len(keys))
+	keys := make([]string, n)
+	values := make([]cbor.RawMessage, n)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key:%08d", i)
 		values[i] = value
 	}
-	var res Result
-	e.Apply(&Op{Code: OpCreateTable, Table: "big", Kind: KindDict, Keys: keys, Values: values}, &res)
-	if res.Err != OK {
-		b.Fatal(res.Msg)
+	op := Op{Code: OpCreateTable, Table: "big", Kind: kind, Keys: keys, Values: values}
+	if kind == KindList {
+		op.Keys = nil
 	}
+	ok(b, e, op)
+	return e, keys, value
+}
+
+// pauseMeter runs a writer and a reader of one table, each applying an
+// operation about every 50µs, and keeps the longest each one took: how
+// long a client of the table waits at worst, locks, scheduling and
+// garbage collection included.
+type pauseMeter struct {
+	e           *Engine
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	write, read atomic.Int64 // longest operation, in nanoseconds
+}
+
+// meterPauses starts the writer, applying write(i) for i = 0, 1, ...,
+// and the reader, applying read(i).
+func meterPauses(e *Engine, write, read func(i int) Op) *pauseMeter {
+	m := &pauseMeter{e: e, stop: make(chan struct{})}
+	m.wg.Go(func() { m.loop(&m.write, write) })
+	m.wg.Go(func() { m.loop(&m.read, read) })
+	return m
+}
+
+func (m *pauseMeter) loop(longest *atomic.Int64, next func(int) Op) {
+	for i := 0; ; i++ {
+		select {
+		case <-m.stop:
+			return
+		default:
+		}
+		op := next(i)
+		start := time.Now()
+		var res Result
+		m.e.Apply(&op, &res)
+		if d := int64(time.Since(start)); d > longest.Load() {
+			longest.Store(d)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// report stops the goroutines and reports the longest waits.
+func (m *pauseMeter) report(b *testing.B) {
+	close(m.stop)
+	m.wg.Wait()
+	b.ReportMetric(float64(m.write.Load())/1e6, "max-writer-pause-ms")
+	b.ReportMetric(float64(m.read.Load())/1e6, "max-reader-pause-ms")
+}
+
+// BenchmarkSnapshot_1M times the copy of a dict of 1M keys with 64-byte
+// values while a writer sets and a reader gets keys of the same dict.
+func BenchmarkSnapshot_1M(b *testing.B) {
+	e, keys, value := bigTable(b, KindDict, 1<<20)
+	key := func(i int) string { return keys[i*7919%len(keys)] }
+	m := meterPauses(e,
+		func(i int) Op { return Op{Code: OpDictSet, Table: "big", Key: key(i), Value: value} },
+		func(i int) Op { return Op{Code: OpDictGet, Table: "big", Key: key(i)} })
+	b.ReportAllocs()
 	for b.Loop() {
 		e.Snapshot()
 	}
+	m.report(b)
+}
+
+// BenchmarkSnapshot_List1M is BenchmarkSnapshot_1M for a list, which is
+// copied under its read lock: its writers wait for the whole copy.
+func BenchmarkSnapshot_List1M(b *testing.B) {
+	e, _, value := bigTable(b, KindList, 1<<20)
+	index := func(i int) int64 { return int64(i * 7919 % (1 << 20)) }
+	m := meterPauses(e,
+		func(i int) Op { return Op{Code: OpListSet, Table: "big", Index: index(i), Value: value} },
+		func(i int) Op { return Op{Code: OpListGet, Table: "big", Index: index(i)} })
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Snapshot()
+	}
+	m.report(b)
 }

@@ -39,7 +39,7 @@ func (e *Engine) dictGet(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	v, ok := t.dict[op.Key]
+	v, ok := t.get(op.Key)
 	t.mu.RUnlock()
 	res.Found = ok
 	if op.Code == OpDictGet {
@@ -53,7 +53,7 @@ func (e *Engine) dictLen(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	res.Int = int64(len(t.dict))
+	res.Int = int64(t.size())
 	t.mu.RUnlock()
 }
 
@@ -63,11 +63,11 @@ func (e *Engine) dictItems(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	it := items{keys: make([]string, 0, len(t.dict))}
+	it := items{keys: make([]string, 0, t.size())}
 	if op.Code != OpDictKeys {
-		it.values = make([]cbor.RawMessage, 0, len(t.dict))
+		it.values = make([]cbor.RawMessage, 0, t.size())
 	}
-	for k, v := range t.dict {
+	for k, v := range t.all() {
 		it.keys = append(it.keys, k)
 		if it.values != nil {
 			it.values = append(it.values, v)
@@ -107,7 +107,7 @@ func (e *Engine) dictUpdate(op *Op, res *Result) {
 		return
 	}
 	for i, k := range op.Keys {
-		t.dict[k] = op.Values[i]
+		t.setKey(k, op.Values[i])
 	}
 	e.done(t, op, res)
 }
@@ -119,14 +119,14 @@ func (e *Engine) dictPopItem(op *Op, res *Result) {
 		return
 	}
 	first := true
-	for k := range t.dict {
+	for k, v := range t.all() {
 		if first || strings.Compare(k, res.Key) > 0 {
-			res.Key, first = k, false
+			res.Key, res.Value, first = k, v, false
 		}
 	}
 	if !first {
-		res.Found, res.Value = true, t.dict[res.Key]
-		delete(t.dict, res.Key)
+		res.Found = true
+		t.deleteKey(res.Key)
 	}
 	e.done(t, op, res)
 }
@@ -137,7 +137,7 @@ func (e *Engine) dictClear(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	t.dict = make(map[string][]byte)
+	t.clear()
 	e.done(t, op, res)
 }
 
@@ -147,9 +147,9 @@ func (e *Engine) dictDelete(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	v, ok := t.dict[op.Key]
+	v, ok := t.get(op.Key)
 	if ok {
-		delete(t.dict, op.Key)
+		t.deleteKey(op.Key)
 	}
 	e.done(t, op, res)
 	res.Found = ok
@@ -171,9 +171,9 @@ func (e *Engine) dictWrite(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	old, ok := t.dict[op.Key]
+	old, ok := t.get(op.Key)
 	if storeDict(op, old, ok, res) {
-		t.dict[op.Key] = op.Value
+		t.setKey(op.Key, op.Value)
 	}
 	e.done(t, op, res)
 }

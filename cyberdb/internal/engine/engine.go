@@ -19,13 +19,18 @@ import (
 // Engine is safe for concurrent use: operations on different tables never
 // wait for each other, and readers of one table share it.
 //
-// Lock order: cursor.mu before table.mu; Engine.mu and Engine.curMu are
-// never held while taking another lock.
+// Lock order: Engine.snapMu before Engine.mu and table.mu; cursor.mu
+// before table.mu; Engine.mu and Engine.curMu are never held while taking
+// another lock.
 type Engine struct {
 	codec *ipc.Codec
 
 	mu     sync.RWMutex      // protects tables
 	tables map[string]*table // by name
+
+	snapMu    sync.Mutex // held by Snapshot: a table has one overlay at most
+	snapChunk int        // changes a snapshot merges per hold of a table lock
+	snapStep  func()     // called between the steps of a snapshot, unlocked; for tests
 
 	curMu     sync.Mutex         // protects cursors, perClient and lastSweep
 	cursors   map[uint64]*cursor // open scan cursors by id
@@ -51,11 +56,12 @@ type table struct {
 	name string
 	kind Kind
 
-	mu      sync.RWMutex      // protects dict, list and dropped
+	mu      sync.RWMutex      // protects dict, list, dropped, lsn and snap
 	dict    map[string][]byte // when kind is KindDict
 	list    []cbor.RawMessage // when kind is KindList
 	dropped bool              // the table left the registry; retry the lookup
 	lsn     uint64            // LSN of the last logged change
+	snap    *overlay          // the dict's changes while a snapshot copies it
 }
 
 // New returns an empty Engine that decodes and encodes values with codec
@@ -69,6 +75,7 @@ func New(codec *ipc.Codec) *Engine {
 		tables:    make(map[string]*table),
 		cursors:   make(map[uint64]*cursor),
 		perClient: make(map[uint64]int),
+		snapChunk: snapChunk,
 		now:       time.Now,
 	}
 }

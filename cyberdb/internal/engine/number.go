@@ -20,7 +20,7 @@ func (e *Engine) dictIncr(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	old, ok := t.dict[op.Key]
+	old, ok := t.get(op.Key)
 	var v []byte
 	if op.Code == OpDictIncr {
 		v = incrInt(op, old, ok, res)
@@ -28,7 +28,7 @@ func (e *Engine) dictIncr(op *Op, res *Result) {
 		v = e.incrFloat(op, old, ok, res)
 	}
 	if v != nil {
-		t.dict[op.Key] = v
+		t.setKey(op.Key, v)
 	}
 	e.done(t, op, res)
 }

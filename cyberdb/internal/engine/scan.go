@@ -64,8 +64,8 @@ func (e *Engine) scanStart(op *Op, limit int, res *Result) {
 	if t == nil {
 		return
 	}
-	keys := make([]string, 0, len(t.dict))
-	for k := range t.dict {
+	keys := make([]string, 0, t.size())
+	for k := range t.all() {
 		keys = append(keys, k)
 	}
 	t.mu.RUnlock()
@@ -104,7 +104,7 @@ func (e *Engine) scanBatch(c *cursor, limit int, res *Result) {
 	for !dropped && c.pos < len(c.keys) && len(res.Keys) < limit {
 		k := c.keys[c.pos]
 		c.pos++
-		if v, ok := t.dict[k]; ok {
+		if v, ok := t.get(k); ok {
 			res.Keys = append(res.Keys, k)
 			res.Values = append(res.Values, v)
 		}

@@ -8,45 +8,117 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// Snapshot returns a copy of every table, sorted by name. Each table is
-// copied under its lock, so it is never seen half-changed; different
-// tables may be copied at slightly different moments. The value slices
-// are shared with the engine and must not be modified.
+// snapChunk is how many changes a snapshot moves from the overlay of a
+// dict into its map per hold of the table's lock, and the size up to which
+// a dict is simply cloned under its lock: well under a millisecond of
+// work.
+const snapChunk = 1024
+
+// Snapshot returns a copy of every table, sorted by name. Each copy holds
+// the table as it was right after its change logged with the copy's
+// TableData.LSN, and no later change; different tables are copied at
+// different moments, and one dropped meanwhile is left out. A large dict
+// is copied without holding its lock (see overlay), so its readers and
+// writers wait at most for a chunk of work; a list is copied under its
+// read lock, which stops its writers meanwhile. Concurrent calls run one
+// at a time. The value slices are shared with the engine and must not be
+// modified.
 func (e *Engine) Snapshot() []TableData {
+	e.snapMu.Lock()
+	defer e.snapMu.Unlock()
 	e.mu.RLock()
 	tables := slices.Collect(maps.Values(e.tables))
 	e.mu.RUnlock()
 	slices.SortFunc(tables, func(a, b *table) int { return strings.Compare(a.name, b.name) })
 	out := make([]TableData, 0, len(tables))
 	for _, t := range tables {
-		if td, ok := t.data(); ok {
+		if td, ok := e.tableData(t); ok {
 			out = append(out, td)
 		}
 	}
 	return out
 }
 
-// data copies t, or reports false when it has been dropped.
-func (t *table) data() (TableData, bool) {
-	td := TableData{Name: t.name, Kind: t.kind}
+// tableData copies t, or reports false when it has been dropped.
+func (e *Engine) tableData(t *table) (TableData, bool) {
+	if t.kind == KindDict {
+		return e.dictData(t)
+	}
+	return t.listData()
+}
+
+// listData copies the list t, or reports false when it has been dropped.
+func (t *table) listData() (TableData, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	td.LSN = t.lsn
 	if t.dropped {
-		return td, false
+		return TableData{}, false
 	}
-	if t.kind == KindDict {
-		td.Dict = maps.Clone(t.dict)
-		if td.Dict == nil {
-			td.Dict = make(map[string][]byte)
-		}
-	} else {
-		td.List = make([][]byte, len(t.list))
-		for i, v := range t.list {
-			td.List[i] = v
-		}
+	td := TableData{Name: t.name, Kind: t.kind, LSN: t.lsn, List: make([][]byte, len(t.list))}
+	for i, v := range t.list {
+		td.List[i] = v
 	}
 	return td, true
+}
+
+// dictData copies the dict t, or reports false when it has been dropped
+// before the copy is complete. A dict of more than e.snapChunk keys gets
+// an overlay for the time it takes to clone its map without a lock.
+func (e *Engine) dictData(t *table) (TableData, bool) {
+	td := TableData{Name: t.name, Kind: t.kind}
+	m, s := e.freeze(t, &td)
+	if s == nil {
+		return td, td.Dict != nil
+	}
+	e.step()
+	td.Dict = maps.Clone(m)
+	e.step()
+	return td, e.thaw(t, s)
+}
+
+// freeze copies the dict t into td if it is small, or else installs an
+// overlay and returns it with the map it freezes. td.LSN is the LSN of
+// the state either holds. A dropped table leaves td.Dict nil.
+func (e *Engine) freeze(t *table, td *TableData) (map[string][]byte, *overlay) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dropped {
+		return nil, nil
+	}
+	td.LSN = t.lsn
+	if t.size() <= e.snapChunk {
+		td.Dict = maps.Clone(t.dict)
+		return nil, nil
+	}
+	t.snap = &overlay{newer: make(map[string]change), frozen: true}
+	return t.dict, t.snap
+}
+
+// thaw lets changes reach the map of t again, moves those the overlay s
+// holds into it, a chunk per hold of the lock, and removes s. It reports
+// false if t has been dropped.
+func (e *Engine) thaw(t *table, s *overlay) bool {
+	for {
+		t.mu.Lock()
+		s.frozen = false
+		done := t.snap != s || t.merge(s, e.snapChunk)
+		if done && t.snap == s {
+			t.snap = nil
+		}
+		dropped := t.dropped
+		t.mu.Unlock()
+		if done {
+			return !dropped
+		}
+		e.step()
+	}
+}
+
+// step calls the test hook between the steps of a snapshot.
+func (e *Engine) step() {
+	if e.snapStep != nil {
+		e.snapStep()
+	}
 }
 
 // Restore replaces every table with a copy of tables and closes every scan

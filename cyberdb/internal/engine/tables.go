@@ -142,5 +142,6 @@ func (t *table) drop() {
 	t.dropped = true
 	t.dict = nil
 	t.list = nil
+	t.snap = nil
 	t.mu.Unlock()
 }
