@@ -28,6 +28,8 @@
 //
 // Write builds the file next to its destination and renames it into place,
 // so a reader sees either the previous file or the new one, never a mix.
+// It lays out the bbolt pages itself, as bbolt would (see pager), which
+// for a large table is several times faster than bbolt's Put.
 // Read checks the page structure of the file before bbolt walks it, then
 // the format, the counts, the checksums and that every value is one
 // well-formed CBOR item; it returns all tables or an error, never part of
@@ -80,19 +82,24 @@ var (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// digest accumulates the crc of one table.
+// digest accumulates the crc of one table. It gathers small entries in
+// buf before adding them, since each call to crc32.Update costs about as
+// much as checksumming a hundred bytes.
 type digest struct {
-	sum uint32
-	buf [4]byte
+	crc uint32 // of the bytes before buf
+	buf []byte
 }
+
+// digestBuf is how many bytes a digest gathers before adding them.
+const digestBuf = 64 << 10
 
 // newDigest starts the crc of the table called name of the given kind and
 // LSN.
 func newDigest(name string, kind engine.Kind, lsn uint64) *digest {
 	d := &digest{}
 	d.field(bytesOf(name))
-	d.sum = crc32.Update(d.sum, castagnoli, []byte{byte(kind)})
-	d.sum = crc32.Update(d.sum, castagnoli, binary.BigEndian.AppendUint64(nil, lsn))
+	d.buf = append(d.buf, byte(kind))
+	d.buf = binary.BigEndian.AppendUint64(d.buf, lsn)
 	return d
 }
 
@@ -110,9 +117,28 @@ func (d *digest) entry(k, v []byte) {
 
 // field adds b preceded by its length.
 func (d *digest) field(b []byte) {
-	binary.BigEndian.PutUint32(d.buf[:], uint32(len(b)))
-	d.sum = crc32.Update(d.sum, castagnoli, d.buf[:])
-	d.sum = crc32.Update(d.sum, castagnoli, b)
+	if len(d.buf)+4+len(b) > digestBuf {
+		d.flush()
+	}
+	d.buf = binary.BigEndian.AppendUint32(d.buf, uint32(len(b)))
+	if len(b) > digestBuf/2 {
+		d.flush()
+		d.crc = crc32.Update(d.crc, castagnoli, b)
+		return
+	}
+	d.buf = append(d.buf, b...)
+}
+
+// flush adds the gathered bytes to the sum.
+func (d *digest) flush() {
+	d.crc = crc32.Update(d.crc, castagnoli, d.buf)
+	d.buf = d.buf[:0]
+}
+
+// sum returns the crc of everything added so far.
+func (d *digest) sum() uint32 {
+	d.flush()
+	return d.crc
 }
 
 // bytesOf returns the bytes of s without copying; they must not be modified.

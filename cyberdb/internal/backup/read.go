@@ -199,8 +199,8 @@ func (t *tableReader) each(fn func(k, v []byte)) error {
 	if n != t.count {
 		return corrupt("%d entries found, the header says %d", n, t.count)
 	}
-	if d.sum != t.crc {
-		return corrupt("checksum mismatch: stored %08x, computed %08x", t.crc, d.sum)
+	if d.sum() != t.crc {
+		return corrupt("checksum mismatch: stored %08x, computed %08x", t.crc, d.sum())
 	}
 	return nil
 }

@@ -1,28 +1,12 @@
 package backup
 
 import (
-	"encoding/binary"
 	"hash/fnv"
 	"io"
 )
 
-// The bbolt file format, version 2, as far as verifyTree needs it. bbolt
-// stores integers in the byte order of the machine.
-const (
-	boltMagic      = 0xED0CDAED
-	boltVersion    = 2
-	pageHeaderSize = 16 // id uint64, flags uint16, count uint16, overflow uint32
-	elementSize    = 16 // branch: pos, ksize uint32, pgid uint64; leaf: flags, pos, ksize, vsize uint32
-	metaSumOffset  = 56 // the meta checksum covers the meta up to here
-	metaSize       = 64
-	flagBranch     = 0x01
-	flagLeaf       = 0x02
-	bucketLeafFlag = 0x01
-	bucketHeader   = 16 // root pgid uint64, sequence uint64
-	maxTreeDepth   = 100
-)
-
-var ne = binary.NativeEndian
+// maxTreeDepth bounds the nesting of pages and buckets verifyTree follows.
+const maxTreeDepth = 100
 
 // meta is the part of a bbolt meta page that verifyTree uses.
 type meta struct {
@@ -42,11 +26,11 @@ func parseMeta(p []byte) meta {
 	h := fnv.New64a()
 	_, _ = h.Write(m[:metaSumOffset])
 	return meta{
-		pageSize: ne.Uint32(m[8:]),
-		root:     ne.Uint64(m[16:]),
-		hwm:      ne.Uint64(m[40:]),
-		txid:     ne.Uint64(m[48:]),
-		valid: ne.Uint32(m[0:]) == boltMagic && ne.Uint32(m[4:]) == boltVersion &&
+		pageSize: ne.Uint32(m[metaPageSize:]),
+		root:     ne.Uint64(m[metaRoot:]),
+		hwm:      ne.Uint64(m[metaHWM:]),
+		txid:     ne.Uint64(m[metaTxid:]),
+		valid: ne.Uint32(m[metaMagic:]) == boltMagic && ne.Uint32(m[metaVersion:]) == boltVersion &&
 			ne.Uint64(m[metaSumOffset:]) == h.Sum64(),
 	}
 }

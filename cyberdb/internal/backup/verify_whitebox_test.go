@@ -45,14 +45,26 @@ func firstPage(t *testing.T, b []byte, flags uint16) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	free := freePages(b, m)
 	for id := uint64(2); id < m.hwm; id++ {
 		p := b[id*testPageSize:]
-		if ne.Uint64(p) == id && ne.Uint16(p[8:]) == flags {
+		if !free[id] && ne.Uint64(p) == id && ne.Uint16(p[8:]) == flags {
 			return id
 		}
 	}
 	t.Fatalf("no page with flags %#x", flags)
 	return 0
+}
+
+// freePages returns the pages in the freelist of the transaction of m.
+func freePages(b []byte, m meta) map[uint64]bool {
+	mp := b[m.txid%2*testPageSize:]
+	fp := b[ne.Uint64(mp[pageHeaderSize+metaFreelist:])*testPageSize:]
+	free := make(map[uint64]bool)
+	for i := range int(ne.Uint16(fp[10:])) {
+		free[ne.Uint64(fp[pageHeaderSize+8*i:])] = true
+	}
+	return free
 }
 
 // setMeta changes the meta page in use with fn and fixes its checksum.

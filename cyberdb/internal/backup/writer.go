@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
-	"strings"
+	"os"
+	"runtime"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 	"github.com/cyberdb-go/cyberdb/ipc"
-	bolt "go.etcd.io/bbolt"
 )
 
 // codec checks that values are well-formed CBOR. Its limits are the widest
@@ -31,146 +30,142 @@ func mustCodec() *ipc.Codec {
 	return c
 }
 
-// writer fills a bbolt file, splitting the data into transactions of about
-// commitBytes.
-type writer struct {
-	db      *bolt.DB
-	tx      *bolt.Tx     // the open transaction, nil between transactions
-	name    []byte       // the table being written
-	data    *bolt.Bucket // its data bucket in tx
-	pending int          // bytes put in tx
-}
-
-// begin starts a transaction.
-func (w *writer) begin() error {
-	tx, err := w.db.Begin(true)
+// fill writes the tables and meta to f, which must be empty.
+func fill(f *os.File, order []*engine.TableData, meta Meta) error {
+	pg := newPager(f)
+	defer pg.close()
+	if err := pg.start(); err != nil {
+		return err
+	}
+	tables := pg.bucket()
+	for _, t := range order {
+		v, err := table(pg, t)
+		if err == nil {
+			err = tables.put(bytesOf(t.Name), v, bucketLeafFlag)
+		}
+		if err != nil {
+			return fmt.Errorf("table %q: %w", t.Name, err)
+		}
+	}
+	tv, err := tables.value()
 	if err != nil {
 		return err
 	}
-	w.tx, w.pending = tx, 0
-	return nil
-}
-
-// commit commits the open transaction; bbolt syncs the file before it
-// returns.
-func (w *writer) commit() error {
-	tx := w.tx
-	w.tx = nil
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// rollback discards the open transaction, if any.
-func (w *writer) rollback() {
-	if w.tx != nil {
-		_ = w.tx.Rollback()
-		w.tx = nil
-	}
-}
-
-// skeleton creates the top-level buckets in a transaction of their own, so
-// that a file whose later transactions are lost still reads as incomplete
-// rather than foreign.
-func (w *writer) skeleton() error {
-	if _, err := w.tx.CreateBucket(bucketMeta); err != nil {
-		return err
-	}
-	if _, err := w.tx.CreateBucket(bucketTables); err != nil {
-		return err
-	}
-	if err := w.commit(); err != nil {
-		return err
-	}
-	return w.begin()
-}
-
-// tableBucket returns the bucket of the current table in tx.
-func (w *writer) tableBucket() *bolt.Bucket {
-	return w.tx.Bucket(bucketTables).Bucket(w.name)
-}
-
-// table writes t.
-func (w *writer) table(t *engine.TableData) error {
-	w.name = bytesOf(t.Name)
-	tb, err := w.tx.Bucket(bucketTables).CreateBucket(w.name)
+	mv, err := metaBucket(pg, len(order), meta)
 	if err != nil {
 		return err
 	}
+	return pg.finish(mv, tv)
+}
+
+// table writes the data of t and returns the value of its bucket.
+func table(pg *pager, t *engine.TableData) ([]byte, error) {
+	data := pg.bucket()
+	d := newDigest(t.Name, t.Kind, t.LSN)
+	var empty []byte
+	var err error
 	n := len(t.List)
 	if t.Kind == engine.KindDict {
 		n = len(t.Dict)
-	}
-	if err := putHeader(tb, t, n); err != nil {
-		return err
-	}
-	if w.data, err = tb.CreateBucket(bucketData); err != nil {
-		return err
-	}
-	w.data.FillPercent = 1
-	d := newDigest(t.Name, t.Kind, t.LSN)
-	if t.Kind == engine.KindDict {
-		err = w.dict(t.Dict, d)
+		empty, err = dict(data, t.Dict, d)
 	} else {
-		err = w.list(t.List, d)
+		err = list(data, t.List, d)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return w.tableBucket().Put(keyCRC, binary.BigEndian.AppendUint32(nil, d.sum))
+	dv, err := data.value()
+	if err != nil {
+		return nil, err
+	}
+	tb := pg.bucket()
+	err = putAll(tb, []item{
+		{k: keyCount, v: binary.BigEndian.AppendUint64(nil, uint64(n))},
+		{k: keyCRC, v: binary.BigEndian.AppendUint32(nil, d.sum())},
+		{k: bucketData, v: dv, flags: bucketLeafFlag},
+		{k: keyEmpty, v: empty},
+		{k: keyKind, v: []byte{byte(t.Kind)}},
+		{k: keyLSN, v: binary.BigEndian.AppendUint64(nil, t.LSN)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tb.value()
 }
 
-// putHeader stores the kind, LSN and count n of table t.
-func putHeader(tb *bolt.Bucket, t *engine.TableData, n int) error {
-	if err := tb.Put(keyKind, []byte{byte(t.Kind)}); err != nil {
-		return err
-	}
-	if err := tb.Put(keyLSN, binary.BigEndian.AppendUint64(nil, t.LSN)); err != nil {
-		return err
-	}
-	return tb.Put(keyCount, binary.BigEndian.AppendUint64(nil, uint64(n)))
+// item is a key of a bucket with its value; flags is bucketLeafFlag when
+// the value is a bucket.
+type item struct {
+	k, v  []byte
+	flags uint32
 }
 
-// pair is a dict entry.
-type pair struct {
-	k string
-	v []byte
-}
-
-// sortedPairs returns the entries of m in key order.
-func sortedPairs(m map[string][]byte) []pair {
-	ps := make([]pair, 0, len(m))
-	for k, v := range m {
-		ps = append(ps, pair{k, v})
-	}
-	slices.SortFunc(ps, func(a, b pair) int { return strings.Compare(a.k, b.k) })
-	return ps
-}
-
-// dict writes the entries of m in key order.
-func (w *writer) dict(m map[string][]byte, d *digest) error {
-	for _, p := range sortedPairs(m) {
-		k, v := p.k, p.v
-		if err := checkEntry(k, v); err != nil {
-			return fmt.Errorf("key %q: %w", clip(k), err)
+// putAll adds items, which must be in key order, to b, skipping those
+// with a nil value.
+func putAll(b *bucket, items []item) error {
+	for _, it := range items {
+		if it.v == nil {
+			continue
 		}
-		d.entry(bytesOf(k), v)
-		var err error
-		if k == "" {
-			err = w.tableBucket().Put(keyEmpty, v)
-		} else {
-			err = w.put(bytesOf(k), v)
-		}
-		if err != nil {
-			return fmt.Errorf("key %q: %w", clip(k), err)
+		if err := b.put(it.k, it.v, it.flags); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// list writes the elements of l in order.
-func (w *writer) list(l [][]byte, d *digest) error {
+// dict adds the entries of m to the data bucket and to d, in key order,
+// and returns the value of the key "", which a bucket cannot hold (nil
+// when m has no such key).
+func dict(data *bucket, m map[string][]byte, d *digest) ([]byte, error) {
+	var empty []byte
+	var warmth byte
+	ps, order := sortedPairs(m)
+	for len(order) > 0 {
+		batch := order[:min(warmBatch, len(order))]
+		order = order[len(batch):]
+		warmth ^= warm(ps, batch)
+		for _, i := range batch {
+			k, v := ps[i].k, ps[i].v
+			if err := checkEntry(k, v); err != nil {
+				return nil, fmt.Errorf("key %q: %w", clip(k), err)
+			}
+			d.entry(bytesOf(k), v)
+			if k == "" {
+				empty = v
+			} else if err := data.put(bytesOf(k), v, 0); err != nil {
+				return nil, fmt.Errorf("key %q: %w", clip(k), err)
+			}
+		}
+	}
+	runtime.KeepAlive(warmth)
+	return empty, nil
+}
+
+// warmBatch is how many entries warm reads ahead.
+const warmBatch = 256
+
+// warm reads the first byte of the key and the first and last bytes of the
+// value of the entries in batch and returns them combined. The keys and
+// values lie scattered in memory: touching them in a tight loop lets the
+// processor wait for many cache misses at once, where the copying and
+// checksumming that follow would wait for them one by one.
+func warm(ps []pair, batch []int) byte {
+	var b byte
+	for _, i := range batch {
+		p := &ps[i]
+		if len(p.k) > 0 {
+			b ^= p.k[0]
+		}
+		if len(p.v) > 0 {
+			b ^= p.v[0] ^ p.v[len(p.v)-1]
+		}
+	}
+	return b
+}
+
+// list adds the elements of l to the data bucket and to d, in order.
+func list(data *bucket, l [][]byte, d *digest) error {
 	var buf [8]byte
 	for i, v := range l {
 		if err := checkValue(v); err != nil {
@@ -178,36 +173,10 @@ func (w *writer) list(l [][]byte, d *digest) error {
 		}
 		k := indexKey(&buf, uint64(i))
 		d.entry(k, v)
-		if err := w.put(k, v); err != nil {
+		if err := data.put(k, v, 0); err != nil {
 			return fmt.Errorf("index %d: %w", i, err)
 		}
 	}
-	return nil
-}
-
-// put stores k and v in the data bucket, first committing the transaction
-// if it is full. bbolt copies k; v must stay unchanged until the commit.
-func (w *writer) put(k, v []byte) error {
-	if w.pending >= commitBytes {
-		if err := w.rollover(); err != nil {
-			return err
-		}
-	}
-	w.pending += entryOverhead + len(k) + len(v)
-	return w.data.Put(k, v)
-}
-
-// rollover commits the transaction and continues the current table in a
-// new one.
-func (w *writer) rollover() error {
-	if err := w.commit(); err != nil {
-		return err
-	}
-	if err := w.begin(); err != nil {
-		return err
-	}
-	w.data = w.tableBucket().Bucket(bucketData)
-	w.data.FillPercent = 1
 	return nil
 }
 
@@ -236,31 +205,23 @@ func clip(s string) string {
 	return s[:max] + "..."
 }
 
-// finish stores the table count, meta and the format marker, which makes
-// the file readable, and commits.
-func (w *writer) finish(tables int, meta Meta) error {
-	mb := w.tx.Bucket(bucketMeta)
-	if err := mb.Put(keyTables, binary.BigEndian.AppendUint64(nil, uint64(tables))); err != nil {
-		return err
-	}
-	if err := putMeta(mb, meta); err != nil {
-		return err
-	}
-	if err := mb.Put(keyFormat, []byte(Format)); err != nil {
-		return err
-	}
-	return w.commit()
-}
-
-// putMeta stores meta in the cyberdb bucket mb.
-func putMeta(mb *bolt.Bucket, meta Meta) error {
-	if err := mb.Put(keyLSN, binary.BigEndian.AppendUint64(nil, meta.LSN)); err != nil {
-		return err
-	}
+// metaBucket writes the cyberdb bucket and returns its value: the table
+// count, meta and the format marker.
+func metaBucket(pg *pager, tables int, meta Meta) ([]byte, error) {
+	var clients []byte
 	if len(meta.Clients) > 0 {
-		if err := mb.Put(keyClients, meta.Clients); err != nil {
-			return err
-		}
+		clients = meta.Clients
 	}
-	return mb.Put(keyCRC, binary.BigEndian.AppendUint32(nil, metaSum(meta.LSN, meta.Clients)))
+	b := pg.bucket()
+	err := putAll(b, []item{
+		{k: keyClients, v: clients},
+		{k: keyCRC, v: binary.BigEndian.AppendUint32(nil, metaSum(meta.LSN, meta.Clients))},
+		{k: keyFormat, v: []byte(Format)},
+		{k: keyLSN, v: binary.BigEndian.AppendUint64(nil, meta.LSN)},
+		{k: keyTables, v: binary.BigEndian.AppendUint64(nil, uint64(tables))},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b.value()
 }
