@@ -72,7 +72,7 @@ type Client struct {
 }
 
 // Dial connects to the leader's socket at path, performs the handshake and
-// opens the request streams; ctx bounds all of it.
+// attaches the lanes; ctx bounds all of it.
 func Dial(ctx context.Context, path string, cfg ClientConfig) (*Client, error) {
 	cfg, err := cfg.normalized()
 	if err != nil {

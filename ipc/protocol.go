@@ -6,7 +6,7 @@ import "github.com/cyberdb-go/cyberdb/transport"
 // peers with different versions refuse each other at the handshake.
 const ProtocolVersion uint16 = 2
 
-// Frame types on a request stream.
+// Frame types on a lane or request stream.
 const (
 	frameRequest  uint8 = 1 // client to server: a request body, with a client-chosen id
 	frameResponse uint8 = 2 // server to client: the reply body for the request of the same id
