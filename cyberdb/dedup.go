@@ -19,9 +19,11 @@ type dedup struct {
 // clientWrites is the write history of one client.
 type clientWrites struct {
 	mu      sync.Mutex               // protects the fields below
+	done    sync.Cond                // on mu; broadcast when a write a duplicate waits for is done
 	ack     uint64                   // results of writes below this are forgotten
 	results map[uint64]engine.Result // by sequence number
-	running map[uint64]chan struct{} // writes being applied now; closed when done
+	running map[uint64]struct{}      // writes being applied now
+	waiting int                      // duplicates waiting for a running write
 	seen    time.Time                // when the client last wrote
 }
 
@@ -46,7 +48,8 @@ func (d *dedup) client(id uint64) *clientWrites {
 	defer d.mu.Unlock()
 	c = d.clients[id]
 	if c == nil {
-		c = &clientWrites{results: make(map[uint64]engine.Result), running: make(map[uint64]chan struct{})}
+		c = &clientWrites{results: make(map[uint64]engine.Result), running: make(map[uint64]struct{})}
+		c.done.L = &c.mu
 		d.clients[id] = c
 	}
 	return c
@@ -64,14 +67,15 @@ func (c *clientWrites) begin(seq, ack uint64) (engine.Result, bool) {
 		if res, ok := c.results[seq]; ok {
 			return res, true
 		}
-		wait, ok := c.running[seq]
-		if !ok {
-			c.running[seq] = make(chan struct{})
+		if _, ok := c.running[seq]; !ok {
+			c.running[seq] = struct{}{}
 			return engine.Result{}, false
 		}
-		c.mu.Unlock()
-		<-wait
-		c.mu.Lock()
+		// A duplicate of a write being applied (a retry that overtook its
+		// original) waits; this is rare, so no write pays for a channel.
+		c.waiting++
+		c.done.Wait()
+		c.waiting--
 	}
 }
 
@@ -80,9 +84,9 @@ func (c *clientWrites) finish(seq uint64, res *engine.Result) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.results[seq] = *res
-	if wait, ok := c.running[seq]; ok {
-		close(wait)
-		delete(c.running, seq)
+	delete(c.running, seq)
+	if c.waiting > 0 {
+		c.done.Broadcast()
 	}
 }
 
