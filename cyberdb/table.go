@@ -133,10 +133,13 @@ func (db *DB) Load(ctx context.Context, path string) error {
 	return db.exec(ctx, &engine.Op{Code: engine.OpLoad, Field: abs})
 }
 
-// exec runs op when only its error matters.
+// exec runs a copy of op when only its error matters, with a pooled
+// result, so that neither escapes to the heap.
 func (db *DB) exec(ctx context.Context, op *engine.Op) error {
-	var res engine.Result
-	return db.do(ctx, op, &res)
+	x := getExchange()
+	defer putExchange(x)
+	x.op = *op
+	return db.do(ctx, &x.op, &x.res)
 }
 
 // readOnly reports whether an operation changes nothing, so it may be
