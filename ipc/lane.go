@@ -26,20 +26,14 @@ func (s *Server) serveLane(conn net.Conn, peer *Peer, token []byte) {
 		s.refuse(conn, peer, rej)
 		return
 	}
-	// The lane joins its session before the answer lets the client use
-	// it, so that from then on the session, not the server's list of
-	// connections in their handshake, decides when it closes.
-	err := ss.add(conn)
+	// Answered, the lane is the session's to close: it leaves the list of
+	// connections in their handshake first, as a session's connection
+	// does, so that a Close meanwhile cannot take it for a stray one. A
+	// lane that joins a session saying goodbye is told so at once (add).
 	untrack(s, s.conns, conn)
-	if err != nil {
+	if accept(conn, nil) != nil || ss.add(conn) != nil {
 		return
 	}
-	if err := accept(conn, nil); err != nil {
-		ss.remove(conn)
-		ss.streams.Done()
-		return
-	}
-	ss.goodbyeIfClosing(conn) // accept cleared the deadline a goodbye may have set
 	ss.serveStream(conn)
 }
 

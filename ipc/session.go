@@ -52,7 +52,6 @@ type session struct {
 	ctl   *yamux.Stream           // the control stream, set by start
 	bye   bool                    // the goodbye went out on ctl
 	open  map[streamConn]struct{} // streams and lanes being served
-	ended bool                    // closeSession ran: no stream may be added
 	grace *time.Timer             // set by goodbye: closes the session when it fires
 }
 
@@ -72,7 +71,7 @@ func newSession(srv *Server, peer *Peer) (*session, error) {
 	}, nil
 }
 
-// start runs yamux on conn, unless the session has already ended.
+// start runs yamux on conn, unless the session has already been closed.
 func (ss *session) start(conn net.Conn) error {
 	ymx, err := transport.Server(conn, transport.YamuxConfig(ss.srv.cfg.KeepAlive))
 	if err != nil {
@@ -85,7 +84,7 @@ func (ss *session) start(conn net.Conn) error {
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.ended {
+	if ss.closed.Load() {
 		ymx.Close()
 		return ErrSessionClosed
 	}
@@ -139,7 +138,7 @@ var errTooManyStreams = fmt.Errorf("more than %d streams", maxSessionStreams)
 func (ss *session) add(st streamConn) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.ended {
+	if ss.closed.Load() {
 		return ErrSessionClosed
 	}
 	if len(ss.open) >= maxSessionStreams {
@@ -194,16 +193,6 @@ func (ss *session) goodbye() {
 	ss.byeIfIdleLocked()
 }
 
-// goodbyeIfClosing tells st goodbye at once if the session is saying
-// goodbye.
-func (ss *session) goodbyeIfClosing(st streamConn) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if ss.grace != nil {
-		sayGoodbyeSoon(st)
-	}
-}
-
 // sayGoodbyeSoon wakes st's reader so it says goodbye, and bounds the
 // time its writes may take.
 func sayGoodbyeSoon(st streamConn) {
@@ -228,7 +217,6 @@ func (ss *session) abort(reason error) {
 func (ss *session) closeSession() {
 	ss.closed.Store(true)
 	ss.mu.Lock()
-	ss.ended = true
 	now := time.Now()
 	for st := range ss.open {
 		_ = st.SetReadDeadline(now)
