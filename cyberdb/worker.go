@@ -48,7 +48,7 @@ func (w *worker) do(ctx context.Context, op *engine.Op, res *engine.Result) erro
 	defer putBuf(buf)
 	buf.Reset()
 	if b, ok := appendOp(buf.AvailableBuffer(), op); ok {
-		buf.Write(b)
+		*buf = *bytes.NewBuffer(b) // adopt b: its bytes are in place, its capacity kept
 	} else if err := w.db.codec.MarshalTo(buf, op); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
