@@ -52,14 +52,15 @@ func (cfg ClientConfig) normalized() (ClientConfig, error) {
 }
 
 // Client is a connection to the leader: a yamux session, which carries
-// keepalives and the leader's goodbye, and a few lanes, which carry the
-// calls. Concurrent calls on a lane are batched into few writes. A Client
-// is safe for concurrent use; once its session is gone (see Done) every
-// call fails.
+// keepalives, the leader's goodbye and dedicated streams, and a few lanes,
+// which carry the calls. Concurrent calls on a lane are batched into few
+// writes. A Client is safe for concurrent use; once its session is gone
+// (see Done) every call fails.
 type Client struct {
 	sess    *yamux.Session
 	streams []*clientStream
 	maxBody int
+	maxSize int           // the largest reply frame accepted
 	next    atomic.Uint32 // round-robin stream choice
 	ids     atomic.Uint64 // last request id
 	watcher sync.WaitGroup
@@ -69,6 +70,12 @@ type Client struct {
 
 	errMu sync.Mutex // protects err
 	err   error      // why the session ended; set once by fail
+
+	mu        sync.Mutex            // protects the fields below
+	ended     bool                  // set by fail: nothing is pooled or started any more
+	idle      []*dstream            // dedicated streams with no reply outstanding
+	dedicated map[*dstream]struct{} // dedicated streams the leader may still count
+	opening   int                   // dedicated streams being opened
 }
 
 // Dial connects to the leader's socket at path, performs the handshake and
@@ -110,8 +117,14 @@ func connect(ctx context.Context, conn net.Conn, path string, cfg ClientConfig) 
 		sess.Close()
 		return nil, err
 	}
-	c := &Client{sess: sess, maxBody: maxBody(cfg.Limits), done: make(chan struct{})}
-	c.start(lanes, cfg.Limits.MaxMessageSize)
+	c := &Client{
+		sess:      sess,
+		maxBody:   maxBody(cfg.Limits),
+		maxSize:   cfg.Limits.MaxMessageSize,
+		done:      make(chan struct{}),
+		dedicated: make(map[*dstream]struct{}),
+	}
+	c.start(lanes)
 	return c, nil
 }
 
@@ -132,9 +145,9 @@ func dialLanes(ctx context.Context, path string, cfg ClientConfig, token []byte)
 }
 
 // start sets up the lanes and starts the watcher of the session.
-func (c *Client) start(lanes []net.Conn, maxSize int) {
+func (c *Client) start(lanes []net.Conn) {
 	for _, l := range lanes {
-		c.streams = append(c.streams, newClientStream(c, l, maxSize))
+		c.streams = append(c.streams, newClientStream(c, l, c.maxSize))
 	}
 	c.watcher.Add(1)
 	go c.watch()
@@ -186,8 +199,8 @@ func (c *Client) call(ctx context.Context, req []byte, d Decoder) ([]byte, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if len(req) > c.maxBody {
-		return nil, &transport.FrameSizeError{Size: uint32(min(len(req)+9, 1<<32-1)), Limit: c.maxBody + 9}
+	if err := c.checkSize(req); err != nil {
+		return nil, err
 	}
 	s := c.streams[c.next.Add(1)%uint32(len(c.streams))]
 	id := c.ids.Add(1)
@@ -200,10 +213,28 @@ func (c *Client) call(ctx context.Context, req []byte, d Decoder) ([]byte, error
 	return s.wait(ctx, id, cl)
 }
 
+// checkSize refuses a request body that the leader's limit would refuse.
+func (c *Client) checkSize(req []byte) error {
+	if len(req) > c.maxBody {
+		return &transport.FrameSizeError{Size: uint32(min(len(req)+9, 1<<32-1)), Limit: c.maxBody + 9}
+	}
+	return nil
+}
+
 // Done returns a channel that is closed when the session is gone, by
 // Close, by the leader, or by a failure.
 func (c *Client) Done() <-chan struct{} {
 	return c.done
+}
+
+// isDone reports whether fail has run.
+func (c *Client) isDone() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Err returns why the session is gone (an error matching
@@ -214,16 +245,18 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// Close ends the session; pending and later calls fail with
-// ErrClientClosed. It waits for the client's goroutine and is idempotent.
+// Close ends the session; pending and later calls, on lanes and dedicated
+// streams, fail with ErrClientClosed. It waits for the client's goroutines
+// and is idempotent.
 func (c *Client) Close() error {
 	c.fail(ErrClientClosed)
 	c.watcher.Wait()
 	return nil
 }
 
-// fail ends the session with err, once, failing every pending call;
-// later calls are no-ops.
+// fail ends the session with err, once, failing every pending call
+// (closing the session wakes the readers of dedicated streams); later
+// calls are no-ops.
 func (c *Client) fail(err error) {
 	c.failure.Do(func() {
 		c.errMu.Lock()
@@ -234,6 +267,14 @@ func (c *Client) fail(err error) {
 			s.st.Close()
 			s.abort(err)
 		}
+		c.endDedicated()
 		c.sess.Close()
 	})
+}
+
+// broken fails the session after err on one of its streams and returns
+// why the session ended, which is err unless it had already ended.
+func (c *Client) broken(err error) error {
+	c.fail(sessionError(err))
+	return c.Err()
 }

@@ -1,7 +1,8 @@
 // Package ipc is the protocol between the processes of one store: the
 // version handshake and peer check, request and response frames, the RPC
-// client that pipelines calls from many goroutines over a few yamux
-// streams, and the server that applies requests inline as they arrive.
+// client that pipelines calls from many goroutines over a few lanes (and
+// gives calls that may block a yamux stream each), and the server that
+// applies requests inline as they arrive.
 // PROTOCOL.md in this directory specifies the wire format.
 //
 // Request and reply bodies are opaque to this package; the server hands

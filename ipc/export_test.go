@@ -4,3 +4,34 @@ package ipc
 func WriteRawToLane(c *Client, i int, b []byte) {
 	_, _ = c.streams[i].st.Write(b)
 }
+
+// MaxSessionStreams is the number of streams and lanes a session may have.
+const MaxSessionStreams = maxSessionStreams
+
+// MaxIdleDedicated is the number of idle dedicated streams a Client keeps.
+const MaxIdleDedicated = maxIdleDedicated
+
+// DedicatedStreams returns the number of dedicated streams c counts open
+// (the leader may still serve them) and the number idle in its pool.
+func DedicatedStreams(c *Client) (open, idle int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.dedicated), len(c.idle)
+}
+
+// ServedStreams returns the number of streams and lanes s serves.
+func ServedStreams(s *Server) int {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, ss := range sessions {
+		ss.mu.Lock()
+		n += len(ss.open)
+		ss.mu.Unlock()
+	}
+	return n
+}

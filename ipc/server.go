@@ -19,6 +19,17 @@ import (
 type Peer struct {
 	ClientID uint64
 	Cred     transport.Cred
+
+	done chan struct{} // closed when the session starts to end; set before Handle runs
+}
+
+// Done returns a channel that is closed as soon as p's session starts to
+// end: the client hung up or broke the protocol, or the server is closing.
+// A Handler blocked on p's behalf should return when it is closed; its reply
+// is still delivered if the server is closing gracefully. Done returns nil,
+// which never closes, for a Peer that no Server made.
+func (p *Peer) Done() <-chan struct{} {
+	return p.done
 }
 
 // Flusher is an optional interface of a Handler whose replies may be
@@ -39,7 +50,8 @@ type Handler interface {
 	// Handle applies one request body from p and appends the reply body to
 	// dst. It runs inline on the stream's reader goroutine and may run
 	// concurrently for different streams and peers; req is valid only
-	// until it returns.
+	// until it returns. It may block on a request that the client sent on
+	// a dedicated stream, but no longer than until p.Done() is closed.
 	Handle(p *Peer, req []byte, dst []byte) []byte
 	// PeerClosed is called once when p's session ends, after its last
 	// Handle call has returned.
@@ -230,9 +242,10 @@ func (s *Server) session(token []byte) *session {
 	return s.sessions[string(token)]
 }
 
-// Close stops accepting, tells every client goodbye after answering the
-// requests already read, closes every session and waits for the server's
-// goroutines. It is idempotent and safe to call concurrently.
+// Close stops accepting, closes every Peer's Done channel, tells every
+// client goodbye after answering the requests already read, closes every
+// session and waits for the server's goroutines. It is idempotent and safe
+// to call concurrently.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closing {

@@ -279,12 +279,12 @@ func TestServer_ServeAfterClose(t *testing.T) {
 func TestServer_TooManyStreams(t *testing.T) {
 	srv := startServer(t, &echo{}, ipc.ServerConfig{})
 	sess, _ := rawStream(t, srv.path)
-	for range 256 {
+	for range ipc.MaxSessionStreams {
 		if _, err := sess.OpenStream(); err != nil {
 			break // the server hung up
 		}
 	}
 	waitFor(t, "session closed", sess.IsClosed)
-	want := `client=7 reason="more than 256 streams"`
+	want := fmt.Sprintf(`client=7 reason="more than %d streams"`, ipc.MaxSessionStreams)
 	waitFor(t, want, func() bool { return strings.Contains(srv.logs.String(), want) })
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/cyberdb-go/cyberdb/transport"
+	"github.com/hashicorp/yamux"
 )
 
 // flushSize is the amount of queued replies that is written even while
@@ -35,14 +36,16 @@ type panicError struct {
 
 func (e *panicError) Error() string { return fmt.Sprintf("handler panic: %v", e.value) }
 
-// serveStream serves the requests of st, a yamux stream or a lane,
-// until it ends; a malformed stream ends the whole session.
+// serveStream serves the requests of st, a yamux stream or a lane, until
+// it ends, then closes it; a malformed stream ends the whole session. A
+// stream the client reset ends alone: the client gave up on it.
 func (ss *session) serveStream(st streamConn) {
 	defer ss.streams.Done()
+	defer st.Close() // after remove: a client may count on it
 	defer ss.remove(st)
 	max := ss.srv.cfg.Limits.MaxMessageSize
 	s := &serverStream{sess: ss, st: st, fr: transport.NewFrameReader(st, max), max: max}
-	if err := s.serve(); err != nil && !ss.ending() {
+	if err := s.serve(); err != nil && !ss.ending() && !errors.Is(err, yamux.ErrConnectionReset) {
 		ss.abort(err)
 	}
 }

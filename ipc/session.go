@@ -16,8 +16,9 @@ import (
 )
 
 const (
-	// maxSessionStreams bounds the streams one client may open.
-	maxSessionStreams = 256
+	// maxSessionStreams bounds the streams and lanes one client may have
+	// open; a client blocked in many calls holds a dedicated stream each.
+	maxSessionStreams = 1024
 	// goodbyeGrace bounds how long a closing server waits for a client to
 	// receive its replies and goodbyes and hang up.
 	goodbyeGrace = 2 * time.Second
@@ -45,7 +46,9 @@ type session struct {
 	streams sync.WaitGroup // stream and lane goroutines
 	closing atomic.Bool    // the server is closing: say goodbye
 	closed  atomic.Bool    // closeSession started: stream errors are expected
+	lost    atomic.Bool    // the connection failed: stream errors are expected
 	aborted sync.Once
+	ended   sync.Once // closes peer.done
 
 	mu    sync.Mutex              // protects the fields below
 	ymx   *yamux.Session          // set by start
@@ -55,13 +58,14 @@ type session struct {
 	grace *time.Timer             // set by goodbye: closes the session when it fires
 }
 
-// newSession returns a session for peer with a fresh token; start runs
-// yamux on its connection.
+// newSession returns a session for peer with a fresh token, and gives peer
+// its Done channel; start runs yamux on its connection.
 func newSession(srv *Server, peer *Peer) (*session, error) {
 	token := make([]byte, tokenSize)
 	if _, err := rand.Read(token); err != nil {
 		return nil, err
 	}
+	peer.done = make(chan struct{})
 	return &session{
 		srv:   srv,
 		peer:  peer,
@@ -73,7 +77,7 @@ func newSession(srv *Server, peer *Peer) (*session, error) {
 
 // start runs yamux on conn, unless the session has already been closed.
 func (ss *session) start(conn net.Conn) error {
-	ymx, err := transport.Server(conn, transport.YamuxConfig(ss.srv.cfg.KeepAlive))
+	ymx, err := transport.Server(ss.watchHangUp(conn), transport.YamuxConfig(ss.srv.cfg.KeepAlive))
 	if err != nil {
 		return err
 	}
@@ -82,17 +86,66 @@ func (ss *session) start(conn net.Conn) error {
 		ymx.Close()
 		return err
 	}
+	if !ss.setYamux(ymx, ctl) {
+		ymx.Close()
+		return ErrSessionClosed
+	}
+	return nil
+}
+
+// setYamux records the yamux session and its control stream unless the
+// session has been closed. ymx.Close must not be called under ss.mu: it
+// waits for yamux's reader, which may be waiting for ss.mu (hangUpConn).
+func (ss *session) setYamux(ymx *yamux.Session, ctl *yamux.Stream) bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.closed.Load() {
-		ymx.Close()
-		return ErrSessionClosed
+		return false
 	}
 	ss.ymx, ss.ctl = ymx, ctl
 	if ss.grace != nil {
 		ss.byeIfIdleLocked()
 	}
-	return nil
+	return true
+}
+
+// hangUpConn is a session's connection as yamux reads it. A failed read
+// ends the session, so it first stops the stream readers: yamux readers
+// spin between the session's shutdown and the closing of their streams,
+// and a thousand of them starve the goroutine that closes the streams.
+// Embedding *net.UnixConn keeps its writev for transport's header joining.
+type hangUpConn struct {
+	*net.UnixConn
+	ss *session
+}
+
+// Read reads the connection, stopping the stream readers on an error.
+func (c hangUpConn) Read(b []byte) (int, error) {
+	n, err := c.UnixConn.Read(b)
+	if err != nil {
+		c.ss.stopReaders()
+	}
+	return n, err
+}
+
+// watchHangUp returns conn wrapped in a hangUpConn if it is a Unix socket.
+func (ss *session) watchHangUp(conn net.Conn) net.Conn {
+	if uc, ok := conn.(*net.UnixConn); ok {
+		return hangUpConn{UnixConn: uc, ss: ss}
+	}
+	return conn
+}
+
+// stopReaders wakes every stream reader with a past deadline, once the
+// session's connection is lost, so that each stops quietly.
+func (ss *session) stopReaders() {
+	ss.lost.Store(true)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	now := time.Now()
+	for st := range ss.open {
+		_ = st.SetReadDeadline(now)
+	}
 }
 
 // run serves streams until the session ends, then reports the peer gone.
@@ -181,6 +234,7 @@ func (ss *session) byeIfIdleLocked() {
 // said goodbye; after goodbyeGrace the server closes it. It does not block.
 func (ss *session) goodbye() {
 	ss.closing.Store(true)
+	ss.end()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.grace != nil {
@@ -201,6 +255,12 @@ func sayGoodbyeSoon(st streamConn) {
 	_ = st.SetWriteDeadline(now.Add(goodbyeGrace))
 }
 
+// end closes the peer's Done channel, once, so that handlers blocked on
+// its behalf return before the session waits for its streams.
+func (ss *session) end() {
+	ss.ended.Do(func() { close(ss.peer.done) })
+}
+
 // abort closes the session at once, logging reason unless it is nil.
 func (ss *session) abort(reason error) {
 	ss.aborted.Do(func() {
@@ -211,17 +271,21 @@ func (ss *session) abort(reason error) {
 	})
 }
 
-// closeSession closes the yamux session and the lanes. It first wakes
-// the stream readers with a past deadline: yamux readers spin between the
-// session's shutdown and the closing of its streams.
+// closeSession closes the yamux session and the lanes, then the peer's
+// Done channel, so that no reply of a handler it wakes goes out. It first
+// wakes every stream reader with a past deadline, since yamux readers spin
+// between the session's shutdown and the closing of its streams, and
+// contend with each Close for their stream's lock.
 func (ss *session) closeSession() {
 	ss.closed.Store(true)
 	ss.mu.Lock()
 	now := time.Now()
 	for st := range ss.open {
 		_ = st.SetReadDeadline(now)
-		if _, lane := st.(net.Conn); lane {
-			st.Close()
+	}
+	for st := range ss.open {
+		if _, stream := st.(*yamux.Stream); !stream {
+			st.Close() // a lane; the session closes its streams
 		}
 	}
 	ymx := ss.ymx
@@ -229,12 +293,13 @@ func (ss *session) closeSession() {
 	if ymx != nil {
 		ymx.Close()
 	}
+	ss.end()
 }
 
 // ending reports whether the session is closing or its connection is
 // gone, so that a stream's error is expected rather than a fault.
 func (ss *session) ending() bool {
-	if ss.closed.Load() {
+	if ss.closed.Load() || ss.lost.Load() {
 		return true
 	}
 	ss.mu.Lock()
