@@ -793,7 +793,7 @@ func snapshotPast(t *testing.T, path string) (past bool, n int64) {
 		lsns = append(lsns, fmt.Sprintf("%s %d", td.Name, td.LSN))
 		past = past || td.LSN > meta.LSN
 		if td.Name == "c" {
-			must(t, ipc.DefaultCodec.Unmarshal(td.Dict["n"], &n))
+			must(t, ipc.DefaultCodec.Unmarshal(td.Dict["n"].V, &n))
 		}
 	}
 	t.Logf("LSNs of the snapshot the leader was killed after: %s; counter %d", strings.Join(lsns, ", "), n)

@@ -138,7 +138,7 @@ func TestProcess_RestoreEqualsLastSnapshot(t *testing.T) {
 	var restored map[string]cyberdb.Value
 	must(t, d.ToMap(ctx, &restored))
 	var snapN, gotN int
-	must(t, ipc.DefaultCodec.Unmarshal(tables[0].Dict["n"], &snapN))
+	must(t, ipc.DefaultCodec.Unmarshal(tables[0].Dict["n"].V, &snapN))
 	must(t, restored["n"].Decode(&gotN))
 	if len(restored) != len(tables[0].Dict) || gotN != snapN {
 		t.Fatalf("restored n=%d (%d keys), last snapshot n=%d (%d keys)", gotN, len(restored), snapN, len(tables[0].Dict))

@@ -2,10 +2,10 @@
 // them back.
 //
 // A backup file is a bbolt database laid out as follows (bucket names end
-// in a slash):
+// in a slash; bbolt keeps the keys of a bucket in byte order):
 //
 //	cyberdb/
-//	  format          "cyberdb-go/2", written in the last transaction
+//	  format          "cyberdb-go/3", written in the last transaction
 //	  tables          uint64 big-endian: the number of tables
 //	  lsn             uint64 big-endian: Meta.LSN
 //	  clients         Meta.Clients, absent when empty
@@ -14,26 +14,47 @@
 //	  <name>/         one bucket per table, in byte order of the names
 //	    kind          1 byte: 1 dict, 2 list
 //	    lsn           uint64 big-endian: engine.TableData.LSN
+//	    rev           uint64 big-endian: engine.TableData.Rev
+//	    ttl           dicts only, when TableData.TTL is not 0: int64 big-endian, > 0
 //	    count         uint64 big-endian: the number of entries
 //	    crc           uint32 big-endian: CRC-32C of the table, see below
-//	    empty         dicts only, when the dict holds the key "": its value
-//	    data/         dict: key -> value; list: uint64 big-endian index -> value
+//	    empty         dicts only, when the dict holds the key "": its entry
+//	    data/         dict: key -> entry; list: uint64 big-endian index -> value
+//
+// A value is one well-formed CBOR item: engine.Entry.V of a dict, an
+// element of a list. A list stores its values as they are; a dict stores
+// each entry as a header followed by the value:
+//
+//	flags           1 byte: 0x01 when a deadline follows; the other bits are 0
+//	version         uvarint (encoding/binary), minimally encoded: Entry.Ver
+//	deadline        only when flagged: Entry.Exp as int64 big-endian, not 0
+//	value           the rest: Entry.V
+//
+// so an entry without a deadline and with a version below 128 costs two
+// bytes more than its value.
 //
 // The crc of a table covers, in this order: the length of the name as a
-// uint32 big-endian, the name, the kind byte, the 8 bytes of lsn, and then
-// for each entry in key order
-// (the dict key "" first) the key length as a uint32 big-endian, the key,
-// the value length as a uint32 big-endian and the value. For a list the key
-// is the 8-byte index.
+// uint32 big-endian, the name, the kind byte, the 8 bytes of lsn, the 8
+// bytes of rev, the TTL as an int64 big-endian (0 when there is no ttl
+// key), and then for each entry in key order (the dict key "" first) the
+// key length as a uint32 big-endian, the key, the length of the stored
+// bytes as a uint32 big-endian and the stored bytes: for a dict the header
+// and the value, for a list the value. For a list the key is the 8-byte
+// index.
+//
+// Read and Stat also accept format "cyberdb-go/2", which differs only in
+// the tables: they have no rev or ttl key, a dict stores bare values
+// without a header, and the crc leaves out rev and the TTL. Its tables
+// read with Rev, TTL and every Ver and Exp 0.
 //
 // Write builds the file next to its destination and renames it into place,
 // so a reader sees either the previous file or the new one, never a mix.
 // It lays out the bbolt pages itself, as bbolt would (see pager), which
 // for a large table is several times faster than bbolt's Put.
 // Read checks the page structure of the file before bbolt walks it, then
-// the format, the counts, the checksums and that every value is one
-// well-formed CBOR item; it returns all tables or an error, never part of
-// them. Stat does the same checks without keeping the values.
+// the format, the counts, the checksums, the entry headers and that every
+// value is one well-formed CBOR item; it returns all tables or an error,
+// never part of them. Stat does the same checks without keeping the values.
 //
 // Write, Read and Stat may run concurrently, in any goroutines or
 // processes; a Read that overlaps a Write of the same path returns the
@@ -48,8 +69,11 @@ import (
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 )
 
-// Format is the format marker Write stores and Read requires.
-const Format = "cyberdb-go/2"
+// Format is the format marker Write stores. Read also accepts "cyberdb-go/2".
+const Format = "cyberdb-go/3"
+
+// formatV2 is the marker of the previous format, which Read still accepts.
+const formatV2 = "cyberdb-go/2"
 
 // Meta is the store-wide state a backup file holds besides its tables.
 type Meta struct {
@@ -77,6 +101,8 @@ var (
 	keyCRC       = []byte("crc")
 	keyEmpty     = []byte("empty")
 	keyLSN       = []byte("lsn")
+	keyRev       = []byte("rev")
+	keyTTL       = []byte("ttl")
 	keyClients   = []byte("clients")
 )
 
@@ -97,10 +123,16 @@ const digestBuf = 64 << 10
 // LSN.
 func newDigest(name string, kind engine.Kind, lsn uint64) *digest {
 	d := &digest{}
-	d.field(bytesOf(name))
+	d.field(nil, bytesOf(name))
 	d.buf = append(d.buf, byte(kind))
 	d.buf = binary.BigEndian.AppendUint64(d.buf, lsn)
 	return d
+}
+
+// addRevTTL adds the rev and TTL of the table, which format 2 leaves out.
+func (d *digest) addRevTTL(rev uint64, ttl int64) {
+	d.buf = binary.BigEndian.AppendUint64(d.buf, rev)
+	d.buf = binary.BigEndian.AppendUint64(d.buf, uint64(ttl))
 }
 
 // metaSum returns the crc of the store-wide state.
@@ -109,18 +141,19 @@ func metaSum(lsn uint64, clients []byte) uint32 {
 	return crc32.Update(sum, castagnoli, clients)
 }
 
-// entry adds one key and value.
-func (d *digest) entry(k, v []byte) {
-	d.field(k)
-	d.field(v)
+// entry adds one key and its stored bytes, given as h followed by v.
+func (d *digest) entry(k, h, v []byte) {
+	d.field(nil, k)
+	d.field(h, v)
 }
 
-// field adds b preceded by its length.
-func (d *digest) field(b []byte) {
-	if len(d.buf)+4+len(b) > digestBuf {
+// field adds h followed by b, preceded by their combined length.
+func (d *digest) field(h, b []byte) {
+	if len(d.buf)+4+len(h)+len(b) > digestBuf {
 		d.flush()
 	}
-	d.buf = binary.BigEndian.AppendUint32(d.buf, uint32(len(b)))
+	d.buf = binary.BigEndian.AppendUint32(d.buf, uint32(len(h)+len(b)))
+	d.buf = append(d.buf, h...)
 	if len(b) > digestBuf/2 {
 		d.flush()
 		d.crc = crc32.Update(d.crc, castagnoli, b)

@@ -11,16 +11,21 @@ import (
 )
 
 // benchTables returns one dict of n keys with 64-byte values (a CBOR byte
-// string of 62 bytes).
+// string of 62 bytes), each with its own version and one in four with a
+// deadline.
 func benchTables(n int) ([]engine.TableData, int64) {
-	td := engine.TableData{Name: "bench", Kind: engine.KindDict, Dict: make(map[string][]byte, n)}
+	td := engine.TableData{Name: "bench", Kind: engine.KindDict, Rev: uint64(n), Dict: make(map[string]engine.Entry, n)}
 	var size int64
 	for i := range n {
 		v := make([]byte, 64)
 		v[0], v[1] = 0x58, 62
 		binary.BigEndian.PutUint64(v[2:], uint64(i))
 		k := fmt.Sprintf("key-%08d", i)
-		td.Dict[k] = v
+		e := engine.Entry{V: v, Ver: uint64(i) + 1}
+		if i%4 == 0 {
+			e.Exp = 1_700_000_000_000_000_000 + int64(i)
+		}
+		td.Dict[k] = e
 		size += int64(len(k) + len(v))
 	}
 	return []engine.TableData{td}, size

@@ -1,6 +1,7 @@
 package backup_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ import (
 func smallTables(t testing.TB) []engine.TableData {
 	return []engine.TableData{
 		dict(t, "d", 150, 30),
-		{Name: "e", Kind: engine.KindDict, Dict: map[string][]byte{"": enc(t, false)}},
+		{Name: "e", Kind: engine.KindDict, Rev: 3, TTL: 60e9, Dict: map[string]engine.Entry{"": {V: enc(t, false), Ver: 2, Exp: 3}}},
 		list(t, "l", 20, 30),
 	}
 }
@@ -190,14 +191,68 @@ func TestRead_Tampered(t *testing.T) {
 		return tb.Bucket([]byte(table)).Bucket([]byte("data"))
 	}
 	key := func(i uint64) []byte { return binary.BigEndian.AppendUint64(nil, i) }
+	// Key i of table d has version i+1 and, unless i%3 == 0, the deadline exp+i.
+	const exp = 1_700_000_000_000_000_000
 	tests := []struct {
 		name string
 		fn   func(tb, meta *bolt.Bucket) error
 		want string
 	}{
+		{"intact rewrite", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000007"), stored(8, exp+7, value(t, 7, 30)))
+		}, ""},
 		{"value changed", func(tb, _ *bolt.Bucket) error {
-			return data(tb, "d").Put([]byte("key-00000007"), value(t, 8, 30))
+			return data(tb, "d").Put([]byte("key-00000007"), stored(8, exp+7, value(t, 8, 30)))
 		}, `table "d": checksum mismatch`},
+		{"version changed", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000007"), stored(9, exp+7, value(t, 7, 30)))
+		}, `table "d": checksum mismatch`},
+		{"deadline dropped", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000007"), stored(8, 0, value(t, 7, 30)))
+		}, `table "d": checksum mismatch`},
+		{"deadline added", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000006"), stored(7, 1, value(t, 6, 30)))
+		}, `table "d": checksum mismatch`},
+		{"bare value", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000003"), value(t, 3, 30))
+		}, `table "d": entry 3 (key "key-00000003"): entry header: unknown flags 0x58`},
+		{"unknown flag", func(tb, _ *bolt.Bucket) error {
+			v := stored(5, exp+4, value(t, 4, 30))
+			v[0] |= 0x80
+			return data(tb, "d").Put([]byte("key-00000004"), v)
+		}, `table "d": entry 4 (key "key-00000004"): entry header: unknown flags 0x81`},
+		{"version not minimal", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000003"), append([]byte{0, 0x84, 0}, value(t, 3, 30)...))
+		}, `table "d": entry 3 (key "key-00000003"): entry header: version not minimally encoded`},
+		{"version cut", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000003"), []byte{0, 0x84})
+		}, `table "d": entry 3 (key "key-00000003"): entry header: malformed version`},
+		{"version overflows", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000003"), append([]byte{0}, bytes.Repeat([]byte{0xff}, 11)...))
+		}, `table "d": entry 3 (key "key-00000003"): entry header: malformed version`},
+		{"deadline cut", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000004"), []byte{1, 5, 0, 0, 0})
+		}, `table "d": entry 4 (key "key-00000004"): entry header: deadline cut short`},
+		{"flagged zero deadline", func(tb, _ *bolt.Bucket) error {
+			v := stored(5, 0, append(make([]byte, 8), value(t, 4, 30)...))
+			v[0] = 1
+			return data(tb, "d").Put([]byte("key-00000004"), v)
+		}, `table "d": entry 4 (key "key-00000004"): entry header: deadline flagged but 0`},
+		{"header without value", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000003"), stored(4, 0, nil))
+		}, `table "d": entry 3 (key "key-00000003"): empty value`},
+		{"empty entry", func(tb, _ *bolt.Bucket) error {
+			return data(tb, "d").Put([]byte("key-00000003"), nil)
+		}, `table "d": entry 3 (key "key-00000003"): entry header: empty entry`},
+		{"empty key header", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("e")).Put([]byte("empty"), stored(2, 0, enc(t, false)))
+		}, `table "e": checksum mismatch`},
+		{"empty key flags", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("e")).Put([]byte("empty"), []byte{0x04, 0x02, 0xf4})
+		}, `table "e": entry 0 (key ""): entry header: unknown flags 0x04`},
+		{"empty key cut", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("e")).Put([]byte("empty"), []byte{0x01, 0x02, 0x00})
+		}, `table "e": entry 0 (key ""): entry header: deadline cut short`},
 		{"key deleted", func(tb, _ *bolt.Bucket) error {
 			return data(tb, "d").Delete([]byte("key-00000007"))
 		}, `table "d": 149 entries found, the header says 150`},
@@ -205,7 +260,7 @@ func TestRead_Tampered(t *testing.T) {
 			return data(tb, "d").Put([]byte("zzz"), value(t, 8, 30))
 		}, `table "d": more entries than the 150`},
 		{"malformed value", func(tb, _ *bolt.Bucket) error {
-			return data(tb, "d").Put([]byte("key-00000003"), []byte{0x82, 0x01})
+			return data(tb, "d").Put([]byte("key-00000003"), stored(4, 0, []byte{0x82, 0x01}))
 		}, `table "d": entry 3 (key "key-00000003"): cyberdb: malformed CBOR`},
 		{"empty value", func(tb, _ *bolt.Bucket) error {
 			return data(tb, "l").Put(key(2), nil)
@@ -228,7 +283,37 @@ func TestRead_Tampered(t *testing.T) {
 		}, `table "d": entry 0 has key`},
 		{"crc missing", func(tb, _ *bolt.Bucket) error {
 			return tb.Bucket([]byte("d")).Delete([]byte("crc"))
-		}, `table "d": kind, lsn, count or crc is missing`},
+		}, `table "d": the crc key is missing`},
+		{"rev missing", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("l")).Delete([]byte("rev"))
+		}, `table "l": the rev key is missing`},
+		{"rev changed", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("l")).Put([]byte("rev"), key(21))
+		}, `table "l": checksum mismatch`},
+		{"rev of 4 bytes", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("l")).Put([]byte("rev"), []byte{0, 0, 0, 20})
+		}, `table "l": unexpected key "rev" (4 bytes)`},
+		{"ttl changed", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("e")).Put([]byte("ttl"), key(61e9))
+		}, `table "e": checksum mismatch`},
+		{"ttl removed", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("e")).Delete([]byte("ttl"))
+		}, `table "e": checksum mismatch`},
+		{"ttl added", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("d")).Put([]byte("ttl"), key(1))
+		}, `table "d": checksum mismatch`},
+		{"ttl zero", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("e")).Put([]byte("ttl"), key(0))
+		}, `table "e": ttl 0 is not positive`},
+		{"ttl negative", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("e")).Put([]byte("ttl"), key(1<<63))
+		}, `table "e": ttl -9223372036854775808 is not positive`},
+		{"ttl on a list", func(tb, _ *bolt.Bucket) error {
+			return tb.Bucket([]byte("l")).Put([]byte("ttl"), key(1))
+		}, `table "l": a list with a ttl`},
+		{"relabelled format 2", func(_, meta *bolt.Bucket) error {
+			return meta.Put([]byte("format"), []byte("cyberdb-go/2"))
+		}, `table "d": unexpected key "rev" (8 bytes)`},
 		{"huge count", func(tb, _ *bolt.Bucket) error {
 			return tb.Bucket([]byte("d")).Put([]byte("count"), key(1<<40))
 		}, `table "d": 1099511627776 entries cannot fit`},
@@ -258,7 +343,7 @@ func TestRead_Tampered(t *testing.T) {
 		}, `table "d": checksum mismatch`},
 		{"table lsn missing", func(tb, _ *bolt.Bucket) error {
 			return tb.Bucket([]byte("l")).Delete([]byte("lsn"))
-		}, `table "l": kind, lsn, count or crc is missing`},
+		}, `table "l": the lsn key is missing`},
 		{"store lsn changed", func(_, meta *bolt.Bucket) error {
 			return meta.Put([]byte("lsn"), key(5))
 		}, "store checksum mismatch"},
@@ -271,8 +356,15 @@ func TestRead_Tampered(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeSample(t, smallTables(t))
+			want := smallTables(t)
+			path := writeSample(t, want)
 			tamper(t, path, tt.fn)
+			if tt.want == "" {
+				if readCheck(t, tt.name, path, want) {
+					t.Fatal("rejected")
+				}
+				return
+			}
 			got, _, err := backup.Read(path)
 			if !errors.Is(err, backup.ErrCorrupt) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want ErrCorrupt with %q", err, tt.want)

@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -23,18 +24,23 @@ func enc(t testing.TB, v any) []byte {
 	return b
 }
 
-// dict returns a dict table of n keys with values of size bytes.
+// dict returns a dict table of n keys with values of size bytes, versions
+// 1 to n, a deadline on two keys in three, and Rev n+1.
 func dict(t testing.TB, name string, n, size int) engine.TableData {
-	td := engine.TableData{Name: name, Kind: engine.KindDict, Dict: make(map[string][]byte, n)}
+	td := engine.TableData{Name: name, Kind: engine.KindDict, Rev: uint64(n) + 1, Dict: make(map[string]engine.Entry, n)}
 	for i := range n {
-		td.Dict[fmt.Sprintf("key-%08d", i)] = value(t, i, size)
+		e := engine.Entry{V: value(t, i, size), Ver: uint64(i) + 1}
+		if i%3 != 0 {
+			e.Exp = 1_700_000_000_000_000_000 + int64(i)
+		}
+		td.Dict[fmt.Sprintf("key-%08d", i)] = e
 	}
 	return td
 }
 
-// list returns a list table of n values of size bytes.
+// list returns a list table of n values of size bytes, with Rev n.
 func list(t testing.TB, name string, n, size int) engine.TableData {
-	td := engine.TableData{Name: name, Kind: engine.KindList, List: make([][]byte, n)}
+	td := engine.TableData{Name: name, Kind: engine.KindList, Rev: uint64(n), List: make([][]byte, n)}
 	for i := range n {
 		td.List[i] = value(t, i, size)
 	}
@@ -60,8 +66,25 @@ func sample(t testing.TB) []engine.TableData {
 	return []engine.TableData{
 		dict(t, "alpha", 40, 30),
 		list(t, "beta", 40, 30),
-		{Name: "gamma", Kind: engine.KindDict, Dict: map[string][]byte{"": enc(t, 0), "x": enc(t, "")}},
+		{Name: "gamma", Kind: engine.KindDict, Rev: 1<<40 + 1, TTL: 5e9, Dict: map[string]engine.Entry{
+			"":  {V: enc(t, 0), Ver: 7, Exp: 1_700_000_000_000_000_000},
+			"x": {V: enc(t, ""), Ver: 1 << 40},
+		}},
 	}
+}
+
+// stored returns a dict entry as the file holds it: the header the
+// package documentation describes, then the value.
+func stored(ver uint64, exp int64, v []byte) []byte {
+	b := []byte{0}
+	if exp != 0 {
+		b[0] = 0x01
+	}
+	b = binary.AppendUvarint(b, ver)
+	if exp != 0 {
+		b = binary.BigEndian.AppendUint64(b, uint64(exp))
+	}
+	return append(b, v...)
 }
 
 // equalTables fails t unless got holds the tables of want, in name order.
@@ -79,15 +102,16 @@ func equalTables(t testing.TB, got, want []engine.TableData) {
 
 // diffTable describes the first difference between two tables.
 func diffTable(got, want engine.TableData) error {
-	if got.Name != want.Name || got.Kind != want.Kind {
-		return fmt.Errorf("got %q %v, want %q %v", got.Name, got.Kind, want.Name, want.Kind)
+	if got.Name != want.Name || got.Kind != want.Kind || got.LSN != want.LSN || got.Rev != want.Rev || got.TTL != want.TTL {
+		return fmt.Errorf("got %q %v lsn %d rev %d ttl %d, want %q %v lsn %d rev %d ttl %d",
+			got.Name, got.Kind, got.LSN, got.Rev, got.TTL, want.Name, want.Kind, want.LSN, want.Rev, want.TTL)
 	}
 	if len(got.Dict) != len(want.Dict) || len(got.List) != len(want.List) {
 		return fmt.Errorf("got %d+%d entries, want %d+%d", len(got.Dict), len(got.List), len(want.Dict), len(want.List))
 	}
-	for k, v := range want.Dict {
-		if g, ok := got.Dict[k]; !ok || !bytes.Equal(g, v) {
-			return fmt.Errorf("key %q: got %x (present %v), want %x", k, g, ok, v)
+	for k, e := range want.Dict {
+		if g, ok := got.Dict[k]; !ok || !bytes.Equal(g.V, e.V) || g.Ver != e.Ver || g.Exp != e.Exp {
+			return fmt.Errorf("key %q: got %x ver %d exp %d (present %v), want %x ver %d exp %d", k, g.V, g.Ver, g.Exp, ok, e.V, e.Ver, e.Exp)
 		}
 	}
 	for i, v := range want.List {

@@ -6,12 +6,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 )
 
 // pair is a dict entry.
 type pair struct {
 	k string
-	v []byte
+	e engine.Entry
 }
 
 // ranked is a dict entry as sorted: the first 16 bytes of its key,
@@ -28,7 +30,7 @@ type ranked struct {
 const parallelSort = 1 << 16
 
 // sortedPairs returns the entries of m and their indexes in key order.
-func sortedPairs(m map[string][]byte) ([]pair, []int) {
+func sortedPairs(m map[string]engine.Entry) ([]pair, []int) {
 	ps := make([]pair, 0, len(m))
 	for k, v := range m {
 		ps = append(ps, pair{k, v})

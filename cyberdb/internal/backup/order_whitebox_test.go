@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 )
 
 // TestSortedPairs sorts keys that the 16-byte prefixes order alone, keys
@@ -23,9 +25,9 @@ func TestSortedPairs(t *testing.T) {
 		return string(b)
 	}
 	for _, n := range []int{0, 1, 2, 100, parallelSort + 3} {
-		m := make(map[string][]byte, n)
+		m := make(map[string]engine.Entry, n)
 		for len(m) < n {
-			m[key()] = []byte{1}
+			m[key()] = engine.Entry{V: []byte{1}}
 		}
 		ps, order := sortedPairs(m)
 		got := make([]string, len(order))

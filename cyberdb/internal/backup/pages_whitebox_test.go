@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,9 +19,10 @@ import (
 )
 
 // refWrite writes tables and meta to path through bbolt's own Put, one
-// transaction for the skeleton and one for the rest: the file Write lays
-// out must hold exactly the same buckets, keys and values.
-func refWrite(t *testing.T, path string, tables []engine.TableData, meta Meta) {
+// transaction for the skeleton and one for the rest, in the format of the
+// given version (3, or 2 as this package once wrote it): the file Write
+// lays out must hold exactly the same buckets, keys and values.
+func refWrite(t *testing.T, path string, tables []engine.TableData, meta Meta, version int) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
@@ -34,61 +37,17 @@ func refWrite(t *testing.T, path string, tables []engine.TableData, meta Meta) {
 		return err
 	})
 	if err == nil {
-		err = db.Update(func(tx *bolt.Tx) error { return refFill(tx, tables, meta) })
+		err = db.Update(func(tx *bolt.Tx) error { return refFill(tx, tables, meta, version) })
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func refFill(tx *bolt.Tx, tables []engine.TableData, meta Meta) error {
-	u64 := func(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+func refFill(tx *bolt.Tx, tables []engine.TableData, meta Meta, version int) error {
 	for _, td := range tables {
-		tb, err := tx.Bucket(bucketTables).CreateBucket([]byte(td.Name))
-		if err != nil {
+		if err := refTable(tx.Bucket(bucketTables), td, version); err != nil {
 			return err
-		}
-		data, err := tb.CreateBucket(bucketData)
-		if err != nil {
-			return err
-		}
-		d := &refDigest{}
-		d.field([]byte(td.Name))
-		d.add(append([]byte{byte(td.Kind)}, u64(td.LSN)...))
-		keys := slices.Sorted(func(yield func(string) bool) {
-			for k := range td.Dict {
-				if !yield(k) {
-					return
-				}
-			}
-		})
-		for _, k := range keys {
-			d.field([]byte(k))
-			d.field(td.Dict[k])
-			if k == "" {
-				err = tb.Put(keyEmpty, td.Dict[k])
-			} else {
-				err = data.Put([]byte(k), td.Dict[k])
-			}
-			if err != nil {
-				return err
-			}
-		}
-		for i, v := range td.List {
-			d.field(u64(uint64(i)))
-			d.field(v)
-			if err := data.Put(u64(uint64(i)), v); err != nil {
-				return err
-			}
-		}
-		for _, kv := range [][2][]byte{
-			{keyKind, {byte(td.Kind)}}, {keyLSN, u64(td.LSN)},
-			{keyCount, u64(uint64(len(td.Dict) + len(td.List)))},
-			{keyCRC, binary.BigEndian.AppendUint32(nil, d.crc)},
-		} {
-			if err := tb.Put(kv[0], kv[1]); err != nil {
-				return err
-			}
 		}
 	}
 	mb := tx.Bucket(bucketMeta)
@@ -98,8 +57,94 @@ func refFill(tx *bolt.Tx, tables []engine.TableData, meta Meta) error {
 	if err := putMeta(mb, meta); err != nil {
 		return err
 	}
-	return mb.Put(keyFormat, []byte(Format))
+	format := Format
+	if version == 2 {
+		format = formatV2
+	}
+	return mb.Put(keyFormat, []byte(format))
 }
+
+// refTable adds the bucket of td to the tables bucket.
+func refTable(tables *bolt.Bucket, td engine.TableData, version int) error {
+	tb, err := tables.CreateBucket([]byte(td.Name))
+	if err != nil {
+		return err
+	}
+	d := &refDigest{}
+	d.field([]byte(td.Name))
+	d.add(append([]byte{byte(td.Kind)}, u64(td.LSN)...))
+	if version >= 3 {
+		d.add(u64(td.Rev))
+		d.add(u64(uint64(td.TTL)))
+	}
+	if err := refEntries(tb, td, version, d); err != nil {
+		return err
+	}
+	header := [][2][]byte{
+		{keyKind, {byte(td.Kind)}}, {keyLSN, u64(td.LSN)},
+		{keyCount, u64(uint64(len(td.Dict) + len(td.List)))},
+		{keyCRC, binary.BigEndian.AppendUint32(nil, d.crc)},
+	}
+	if version >= 3 {
+		header = append(header, [2][]byte{keyRev, u64(td.Rev)})
+	}
+	if version >= 3 && td.TTL != 0 {
+		header = append(header, [2][]byte{keyTTL, u64(uint64(td.TTL))})
+	}
+	for _, kv := range header {
+		if err := tb.Put(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refEntries adds the entries of td to its table bucket tb and to d.
+func refEntries(tb *bolt.Bucket, td engine.TableData, version int, d *refDigest) error {
+	data, err := tb.CreateBucket(bucketData)
+	if err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(td.Dict)) {
+		v := refStored(td.Dict[k], version)
+		d.field([]byte(k))
+		d.field(v)
+		dst, key := data, []byte(k)
+		if k == "" {
+			dst, key = tb, keyEmpty
+		}
+		if err := dst.Put(key, v); err != nil {
+			return err
+		}
+	}
+	for i, v := range td.List {
+		d.field(u64(uint64(i)))
+		d.field(v)
+		if err := data.Put(u64(uint64(i)), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refStored returns the bytes the file holds for the dict entry e, as the
+// package documentation describes them: in format 2 the bare value.
+func refStored(e engine.Entry, version int) []byte {
+	if version == 2 {
+		return e.V
+	}
+	var b []byte
+	if e.Exp == 0 {
+		b = binary.AppendUvarint([]byte{0}, e.Ver)
+	} else {
+		b = binary.AppendUvarint([]byte{1}, e.Ver)
+		b = binary.BigEndian.AppendUint64(b, uint64(e.Exp))
+	}
+	return append(b, e.V...)
+}
+
+// u64 returns n as 8 bytes big-endian.
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
 // refDigest computes the crc of a table as the package documentation
 // describes it, one field at a time.
@@ -174,9 +219,16 @@ func layouts(t *testing.T) []layout {
 		return b
 	}
 	dict := func(name string, n int, key func(int) string, val func(int) []byte) engine.TableData {
-		td := engine.TableData{Name: name, Kind: engine.KindDict, LSN: uint64(n), Dict: map[string][]byte{}}
+		td := engine.TableData{Name: name, Kind: engine.KindDict, LSN: uint64(n), Rev: uint64(n) << 20, Dict: map[string]engine.Entry{}}
+		if n%2 == 1 {
+			td.TTL = int64(n) * 1e9
+		}
 		for i := range n {
-			td.Dict[key(i)] = val(i)
+			e := engine.Entry{V: val(i), Ver: uint64(i) << (i % 64)}
+			if i%2 == 1 {
+				e.Exp = int64(i) << 40
+			}
+			td.Dict[key(i)] = e
 		}
 		return td
 	}
@@ -190,14 +242,14 @@ func layouts(t *testing.T) []layout {
 	return []layout{
 		{"none", nil},
 		{"empty", []engine.TableData{{Name: "d", Kind: engine.KindDict}, {Name: "l", Kind: engine.KindList}}},
-		{"small", []engine.TableData{dict("d", 3, short, small), {Name: "l", Kind: engine.KindList, List: [][]byte{v("a")}},
-			{Name: "e", Kind: engine.KindDict, Dict: map[string][]byte{"": v("empty"), "x": v("x")}}}},
+		{"small", []engine.TableData{dict("d", 3, short, small), {Name: "l", Kind: engine.KindList, Rev: 9, List: [][]byte{v("a")}},
+			{Name: "e", Kind: engine.KindDict, Rev: 12, TTL: 1, Dict: map[string]engine.Entry{"": {V: v("empty"), Ver: 11, Exp: -4}, "x": {V: v("x"), Ver: 12}}}}},
 		{"branches", []engine.TableData{dict("d", 20_000, short, small), {Name: "l", Kind: engine.KindList, List: slices.Repeat([][]byte{v("x")}, 10_000)}}},
 		{"big values", []engine.TableData{dict("d", 30, short, func(i int) []byte { return v(strings.Repeat("v", i*1000)) })}},
 		{"long keys", []engine.TableData{dict("d", 200, long, small)}},
 		{"many tables", many},
 		{"long name", []engine.TableData{dict(strings.Repeat("n", MaxKeySize), 2, short, small)}},
-		{"big empty", []engine.TableData{{Name: "e", Kind: engine.KindDict, Dict: map[string][]byte{"": v(strings.Repeat("e", 50_000))}}}},
+		{"big empty", []engine.TableData{{Name: "e", Kind: engine.KindDict, Dict: map[string]engine.Entry{"": {V: v(strings.Repeat("e", 50_000)), Ver: 1 << 60}}}}},
 	}
 }
 
@@ -220,7 +272,7 @@ func TestWrite_SameAsBolt(t *testing.T) {
 			if err := Write(got, l.tables, meta); err != nil {
 				t.Fatal(err)
 			}
-			refWrite(t, want, l.tables, meta)
+			refWrite(t, want, l.tables, meta, 3)
 			g, w := dump(t, got), dump(t, want)
 			if !slices.Equal(g, w) {
 				t.Fatalf("got %d entries, want %d; first difference:\n%s", len(g), len(w), firstDiff(g, w))
@@ -270,35 +322,44 @@ func goldenTables(t testing.TB) ([]engine.TableData, Meta) {
 		}
 		return b
 	}
-	d := engine.TableData{Name: "d", Kind: engine.KindDict, LSN: 5, Dict: map[string][]byte{}}
+	d := engine.TableData{Name: "d", Kind: engine.KindDict, LSN: 5, Rev: 3000, TTL: 30e9, Dict: map[string]engine.Entry{}}
 	for i := range 1500 {
-		d.Dict[fmt.Sprintf("key-%06d", i)] = enc(fmt.Sprintf("value %d", i))
+		e := engine.Entry{V: enc(fmt.Sprintf("value %d", i)), Ver: uint64(i) * 2}
+		if i%5 == 0 {
+			e.Exp = 1_700_000_000_000_000_000 + int64(i)
+		}
+		d.Dict[fmt.Sprintf("key-%06d", i)] = e
 	}
-	e := engine.TableData{Name: "e", Kind: engine.KindDict, LSN: 6, Dict: map[string][]byte{"": enc(0), "x": enc("x")}}
-	l := engine.TableData{Name: "l", Kind: engine.KindList, LSN: 7}
+	e := engine.TableData{Name: "e", Kind: engine.KindDict, LSN: 6, Rev: 9, Dict: map[string]engine.Entry{
+		"": {V: enc(0), Ver: 8, Exp: 5}, "x": {V: enc("x"), Ver: 9},
+	}}
+	l := engine.TableData{Name: "l", Kind: engine.KindList, LSN: 7, Rev: 500}
 	for i := range 500 {
 		l.List = append(l.List, enc(i))
 	}
-	big := engine.TableData{Name: "big", Kind: engine.KindDict, LSN: 8, Dict: map[string][]byte{}}
+	big := engine.TableData{Name: "big", Kind: engine.KindDict, LSN: 8, Rev: 3, Dict: map[string]engine.Entry{}}
 	for i := range 3 {
-		big.Dict[fmt.Sprint(i)] = enc(strings.Repeat("b", 10000*(i+1)))
+		big.Dict[fmt.Sprint(i)] = engine.Entry{V: enc(strings.Repeat("b", 10000*(i+1))), Ver: uint64(i) + 1}
 	}
 	return []engine.TableData{big, d, e, l}, Meta{LSN: 77, Clients: []byte("clients")}
 }
 
-// TestWrite_Golden checks that a file filled through bbolt's Put, as this
-// package once wrote them, still reads, and that Write writes the same
-// buckets, keys and values, checksums included.
+// TestWrite_Golden checks that a file filled through bbolt's Put reads,
+// and that Write writes the same buckets, keys and values, checksums
+// included.
 func TestWrite_Golden(t *testing.T) {
 	tables, meta := goldenTables(t)
 	golden := filepath.Join(t.TempDir(), "bbolt-writer.cdb")
-	refWrite(t, golden, tables, meta)
+	refWrite(t, golden, tables, meta, 3)
 	got, gotMeta, err := Read(golden)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(tables) || gotMeta.LSN != meta.LSN || string(gotMeta.Clients) != string(meta.Clients) {
-		t.Fatalf("read %d tables and %+v", len(got), gotMeta)
+	if gotMeta.LSN != meta.LSN || string(gotMeta.Clients) != string(meta.Clients) {
+		t.Fatalf("read %+v", gotMeta)
+	}
+	if sorted := sortedByName(tables); !reflect.DeepEqual(got, sorted) {
+		t.Fatal("read other tables than were written")
 	}
 	path := filepath.Join(t.TempDir(), "new.cdb")
 	if err := Write(path, tables, meta); err != nil {
@@ -307,4 +368,9 @@ func TestWrite_Golden(t *testing.T) {
 	if g, w := dump(t, path), dump(t, golden); !slices.Equal(g, w) {
 		t.Fatalf("got %d entries, want %d; first difference:\n%s", len(g), len(w), firstDiff(g, w))
 	}
+}
+
+// sortedByName returns a copy of tables in name order.
+func sortedByName(tables []engine.TableData) []engine.TableData {
+	return slices.SortedFunc(slices.Values(tables), func(a, b engine.TableData) int { return strings.Compare(a.Name, b.Name) })
 }

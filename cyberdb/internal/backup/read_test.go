@@ -76,7 +76,7 @@ func TestRead_Foreign(t *testing.T) {
 				}
 				return b.Put([]byte("format"), []byte("cyberdb-go/9"))
 			})
-		}, `format "cyberdb-go/9", this build reads "cyberdb-go/2"`},
+		}, `format "cyberdb-go/9", this build reads "cyberdb-go/3" and "cyberdb-go/2"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,10 +128,13 @@ func TestStat(t *testing.T) {
 	if info.Size != fi.Size() {
 		t.Errorf("Size %d, file has %d", info.Size, fi.Size())
 	}
+	if info.Format != backup.Format {
+		t.Errorf("Format %q, want %q", info.Format, backup.Format)
+	}
 	want := []backup.TableStat{
-		{Name: "alpha", Kind: engine.KindDict, Len: 40, Bytes: 40 * 30},
-		{Name: "beta", Kind: engine.KindList, Len: 40, Bytes: 40 * 30},
-		{Name: "gamma", Kind: engine.KindDict, Len: 2, Bytes: 2},
+		{Name: "alpha", Kind: engine.KindDict, Rev: 41, Len: 40, Bytes: 40 * 30},
+		{Name: "beta", Kind: engine.KindList, Rev: 40, Len: 40, Bytes: 40 * 30},
+		{Name: "gamma", Kind: engine.KindDict, Rev: 1<<40 + 1, TTL: 5e9, Len: 2, Bytes: 2},
 	}
 	if len(info.Tables) != len(want) {
 		t.Fatalf("got %+v, want %+v", info.Tables, want)

@@ -7,6 +7,7 @@ import (
 
 // Info describes a backup file.
 type Info struct {
+	Format  string      // the format marker: Format or "cyberdb-go/2"
 	Size    int64       // bytes of the file
 	LSN     uint64      // Meta.LSN
 	Clients int         // bytes of Meta.Clients
@@ -18,8 +19,10 @@ type TableStat struct {
 	Name  string
 	Kind  engine.Kind
 	LSN   uint64
-	Len   int   // entries
-	Bytes int64 // total size of the values
+	Rev   uint64 // 0 in format "cyberdb-go/2"
+	TTL   int64  // a dict's default TTL in nanoseconds, 0 for none
+	Len   int    // entries
+	Bytes int64  // total size of the values, without the entry headers
 }
 
 // Stat checks the backup at path as thoroughly as Read does and describes
@@ -27,11 +30,11 @@ type TableStat struct {
 func Stat(path string) (Info, error) {
 	var info Info
 	err := view(path, func(tx *bolt.Tx, size int64, h *fileHeader) error {
-		info.Size, info.LSN, info.Clients = size, h.lsn, len(h.clients)
-		return eachTable(tx, size, h.tables, func(t *tableReader) error {
-			ts := TableStat{Name: t.name, Kind: t.kind, LSN: t.lsn, Len: int(t.count)}
+		info.Format, info.Size, info.LSN, info.Clients = h.format, size, h.lsn, len(h.clients)
+		return eachTable(tx, size, h, func(t *tableReader) error {
+			ts := TableStat{Name: t.name, Kind: t.kind, LSN: t.lsn, Rev: t.rev, TTL: t.ttl, Len: int(t.count)}
 			info.Tables = append(info.Tables, ts)
-			return t.each(func(_, v []byte) { info.Tables[len(info.Tables)-1].Bytes += int64(len(v)) })
+			return t.each(func(_ []byte, e engine.Entry) { info.Tables[len(info.Tables)-1].Bytes += int64(len(e.V)) })
 		})
 	})
 	if err != nil {

@@ -21,7 +21,13 @@ func (pg *pager) bucket() *bucket {
 // (the value of its bucket's value method).
 func (b *bucket) put(k, v []byte, flags uint32) error {
 	b.nested = b.nested || flags&bucketLeafFlag != 0
-	return b.add(0, elem{flags: flags, ksize: uint32(len(k)), vsize: uint32(len(v))}, k, v)
+	return b.add(0, elem{flags: flags, ksize: uint32(len(k)), vsize: uint32(len(v))}, k, nil, v)
+}
+
+// putHeaded adds key k with the value h followed by v, sparing the
+// caller a copy to join them.
+func (b *bucket) putHeaded(k, h, v []byte) error {
+	return b.add(0, elem{ksize: uint32(len(k)), vsize: uint32(len(h) + len(v))}, k, h, v)
 }
 
 // minKeysPerPage is the fewest elements a page holds, as in bbolt: were
@@ -29,18 +35,19 @@ func (b *bucket) put(k, v []byte, flags uint32) error {
 // and the tree would never reach a single root.
 const minKeysPerPage = 2
 
-// add adds an element to the page being filled at level i, after writing
-// out that page if the element would make it overflow. A page only
-// overflows (spans several pages) when its first elements are that large.
-func (b *bucket) add(i int, e elem, k, v []byte) error {
+// add adds an element with key k and value h followed by v to the page
+// being filled at level i, after writing out that page if the element
+// would make it overflow. A page only overflows (spans several pages)
+// when its first elements are that large.
+func (b *bucket) add(i int, e elem, k, h, v []byte) error {
 	p := b.levels[i]
-	if len(p.elems) >= minKeysPerPage && p.size()+elementSize+len(k)+len(v) > b.pg.size {
+	if len(p.elems) >= minKeysPerPage && p.size()+elementSize+len(k)+len(h)+len(v) > b.pg.size {
 		if err := b.flush(i); err != nil {
 			return err
 		}
 	}
 	p.elems = append(p.elems, e)
-	p.data = append(append(p.data, k...), v...)
+	p.data = append(append(append(p.data, k...), h...), v...)
 	return nil
 }
 
@@ -58,7 +65,7 @@ func (b *bucket) flush(i int) error {
 		b.levels = append(b.levels, &pageBuf{flags: flagBranch})
 	}
 	first := p.data[:p.elems[0].ksize]
-	err = b.add(i+1, elem{ksize: uint32(len(first)), pgid: id}, first, nil)
+	err = b.add(i+1, elem{ksize: uint32(len(first)), pgid: id}, first, nil, nil)
 	p.elems, p.data = p.elems[:0], p.data[:0]
 	return err
 }

@@ -19,13 +19,13 @@ const testPageSize = 4096
 // path and bytes.
 func branchFile(t *testing.T) (string, []byte) {
 	t.Helper()
-	td := engine.TableData{Name: "d", Kind: engine.KindDict, Dict: map[string][]byte{}}
+	td := engine.TableData{Name: "d", Kind: engine.KindDict, Dict: map[string]engine.Entry{}}
 	for i := range 2000 {
 		v, err := codec.Marshal(fmt.Sprintf("value %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
-		td.Dict[fmt.Sprintf("key-%06d", i)] = v
+		td.Dict[fmt.Sprintf("key-%06d", i)] = engine.Entry{V: v, Ver: uint64(i)}
 	}
 	path := filepath.Join(t.TempDir(), "b.cdb")
 	if err := Write(path, []engine.TableData{td}, Meta{}); err != nil {

@@ -15,7 +15,8 @@ import (
 // atomically: it builds path+".tmp", syncs it, renames it over path and
 // syncs the directory. On any error it removes the temporary file
 // and leaves path untouched. It rejects empty, duplicate or over-long names,
-// keys over MaxKeySize and values that are not one well-formed CBOR item.
+// a negative TTL or one on a list, keys over MaxKeySize and values that
+// are not one well-formed CBOR item.
 // Concurrent Writes to the same path fail fast rather than interleave;
 // Write never modifies tables. It sorts a large dict on two goroutines
 // and hands the file writes to another, all of which end before it
@@ -77,7 +78,7 @@ func sortTables(tables []engine.TableData) ([]*engine.TableData, error) {
 	return order, nil
 }
 
-// checkTable checks the name and kind of t.
+// checkTable checks the name, kind and TTL of t.
 func checkTable(t *engine.TableData) error {
 	switch {
 	case t.Name == "":
@@ -86,6 +87,10 @@ func checkTable(t *engine.TableData) error {
 		return fmt.Errorf("table name of %d bytes exceeds %d", len(t.Name), MaxKeySize)
 	case t.Kind != engine.KindDict && t.Kind != engine.KindList:
 		return fmt.Errorf("table %q: unknown kind %d", t.Name, t.Kind)
+	case t.TTL < 0:
+		return fmt.Errorf("table %q: negative TTL %d", t.Name, t.TTL)
+	case t.TTL != 0 && t.Kind != engine.KindDict:
+		return fmt.Errorf("table %q: a list with a TTL", t.Name)
 	}
 	return nil
 }

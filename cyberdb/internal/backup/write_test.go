@@ -3,6 +3,7 @@ package backup_test
 import (
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,10 +17,10 @@ import (
 
 func TestWrite_RoundTrip(t *testing.T) {
 	falsy := []any{0, "", false, []any{}, map[string]any{}, nil, 0.0, []byte{}}
-	falsyDict := engine.TableData{Name: "falsy", Kind: engine.KindDict, Dict: map[string][]byte{}}
+	falsyDict := engine.TableData{Name: "falsy", Kind: engine.KindDict, Dict: map[string]engine.Entry{}}
 	falsyList := engine.TableData{Name: "falsy-list", Kind: engine.KindList}
 	for i, v := range falsy {
-		falsyDict.Dict[string(rune('a'+i))] = enc(t, v)
+		falsyDict.Dict[string(rune('a'+i))] = engine.Entry{V: enc(t, v)}
 		falsyList.List = append(falsyList.List, enc(t, v))
 	}
 	big := engine.TableData{Name: "big", Kind: engine.KindList, List: [][]byte{value(t, 1, 100_000), value(t, 2, 30)}}
@@ -33,7 +34,7 @@ func TestWrite_RoundTrip(t *testing.T) {
 		{"dict", []engine.TableData{dict(t, "d", 100, 40)}},
 		{"list", []engine.TableData{list(t, "l", 100, 40)}},
 		{"falsy values", []engine.TableData{falsyDict, falsyList}},
-		{"empty key only", []engine.TableData{{Name: "e", Kind: engine.KindDict, Dict: map[string][]byte{"": enc(t, 1)}}}},
+		{"empty key only", []engine.TableData{{Name: "e", Kind: engine.KindDict, Dict: map[string]engine.Entry{"": {V: enc(t, 1)}}}}},
 		{"odd names", []engine.TableData{dict(t, "\x00", 1, 30), dict(t, "data", 1, 30), dict(t, "ünï €", 1, 30)}},
 		{"overflow pages", []engine.TableData{big}},
 		{"several", sample(t)},
@@ -48,6 +49,56 @@ func TestWrite_RoundTrip(t *testing.T) {
 			}
 			equalTables(t, got, tt.tables)
 			noFile(t, path+".tmp")
+		})
+	}
+}
+
+// TestWrite_Versions round-trips the versions and deadlines of dict
+// entries, the key "" included, and the Rev and TTL of tables, at the
+// edges of their ranges.
+func TestWrite_Versions(t *testing.T) {
+	v := enc(t, "v")
+	entries := map[string]engine.Entry{
+		"":        {V: v, Ver: math.MaxUint64, Exp: 1},
+		"zero":    {V: v},
+		"ver-127": {V: v, Ver: 127},
+		"ver-128": {V: v, Ver: 128, Exp: 1_700_000_000_000_000_000},
+		"max":     {V: v, Ver: math.MaxUint64, Exp: math.MaxInt64},
+		"min-exp": {V: v, Exp: math.MinInt64},
+		"neg-exp": {V: v, Ver: 3, Exp: -1},
+		"big":     {V: value(t, 1, 100_000), Ver: 9, Exp: 12345},
+	}
+	tests := []struct {
+		name   string
+		tables []engine.TableData
+	}{
+		{"dict", []engine.TableData{{Name: "d", Kind: engine.KindDict, Rev: math.MaxUint64, TTL: math.MaxInt64, Dict: entries}}},
+		{"empty key only", []engine.TableData{{Name: "e", Kind: engine.KindDict, Rev: 4, TTL: 1, Dict: map[string]engine.Entry{"": {V: v, Ver: 4, Exp: 99}}}}},
+		{"empty key, no version", []engine.TableData{{Name: "e", Kind: engine.KindDict, Dict: map[string]engine.Entry{"": {V: v}}}}},
+		{"list", []engine.TableData{{Name: "l", Kind: engine.KindList, Rev: 77, List: [][]byte{v, v}}}},
+		{"empty tables", []engine.TableData{{Name: "d", Kind: engine.KindDict, Rev: 5, TTL: 10}, {Name: "l", Kind: engine.KindList, Rev: 6}}},
+		{"many", []engine.TableData{dict(t, "d", 5000, 30), list(t, "l", 50, 30)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeSample(t, tt.tables)
+			got, _, err := backup.Read(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			equalTables(t, got, tt.tables)
+			info, err := backup.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Format != backup.Format {
+				t.Errorf("Stat: format %q", info.Format)
+			}
+			for i, ts := range info.Tables {
+				if w := tt.tables[i]; ts.Rev != w.Rev || ts.TTL != w.TTL {
+					t.Errorf("Stat: table %q: rev %d ttl %d, want %d %d", ts.Name, ts.Rev, ts.TTL, w.Rev, w.TTL)
+				}
+			}
 		})
 	}
 }
@@ -75,10 +126,13 @@ func TestWrite_Invalid(t *testing.T) {
 		{"duplicate", []engine.TableData{{Name: "a", Kind: engine.KindDict}, {Name: "a", Kind: engine.KindList}}, `table "a" appears twice`},
 		{"bad kind", []engine.TableData{{Name: "a", Kind: 7}}, `table "a": unknown kind 7`},
 		{"long name", []engine.TableData{{Name: strings.Repeat("n", backup.MaxKeySize+1), Kind: engine.KindList}}, "table name of 32769 bytes"},
-		{"nil value", []engine.TableData{{Name: "a", Kind: engine.KindDict, Dict: map[string][]byte{"k": nil}}}, `table "a": key "k": empty value`},
+		{"nil value", []engine.TableData{{Name: "a", Kind: engine.KindDict, Dict: map[string]engine.Entry{"k": {Ver: 3}}}}, `table "a": key "k": empty value`},
+		{"malformed dict value", []engine.TableData{{Name: "a", Kind: engine.KindDict, Dict: map[string]engine.Entry{"": {V: []byte{0x82}, Exp: 1}}}}, `table "a": key "": cyberdb: malformed CBOR`},
 		{"malformed", []engine.TableData{{Name: "a", Kind: engine.KindList, List: [][]byte{{0x01}, {0xff}}}}, `table "a": index 1: cyberdb: malformed CBOR`},
 		{"two items", []engine.TableData{{Name: "a", Kind: engine.KindList, List: [][]byte{{0x01, 0x02}}}}, `index 0: cyberdb: malformed CBOR`},
-		{"long key", []engine.TableData{{Name: "a", Kind: engine.KindDict, Dict: map[string][]byte{strings.Repeat("k", backup.MaxKeySize+1): {1}}}}, "key of 32769 bytes exceeds 32768"},
+		{"long key", []engine.TableData{{Name: "a", Kind: engine.KindDict, Dict: map[string]engine.Entry{strings.Repeat("k", backup.MaxKeySize+1): {V: []byte{1}}}}}, "key of 32769 bytes exceeds 32768"},
+		{"negative ttl", []engine.TableData{{Name: "a", Kind: engine.KindDict, TTL: -1}}, `table "a": negative TTL -1`},
+		{"ttl on a list", []engine.TableData{{Name: "a", Kind: engine.KindList, TTL: 1}}, `table "a": a list with a TTL`},
 		{"late error", []engine.TableData{dict(t, "a", 10, 30), {Name: "b", Kind: engine.KindList, List: [][]byte{{0xff}}}}, `table "b": index 0`},
 	}
 	for _, tt := range tests {

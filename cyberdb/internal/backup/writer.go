@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 	"github.com/cyberdb-go/cyberdb/ipc"
@@ -62,6 +63,7 @@ func fill(f *os.File, order []*engine.TableData, meta Meta) error {
 func table(pg *pager, t *engine.TableData) ([]byte, error) {
 	data := pg.bucket()
 	d := newDigest(t.Name, t.Kind, t.LSN)
+	d.addRevTTL(t.Rev, t.TTL)
 	var empty []byte
 	var err error
 	n := len(t.List)
@@ -86,11 +88,21 @@ func table(pg *pager, t *engine.TableData) ([]byte, error) {
 		{k: keyEmpty, v: empty},
 		{k: keyKind, v: []byte{byte(t.Kind)}},
 		{k: keyLSN, v: binary.BigEndian.AppendUint64(nil, t.LSN)},
+		{k: keyRev, v: binary.BigEndian.AppendUint64(nil, t.Rev)},
+		{k: keyTTL, v: ttlValue(t.TTL)},
 	})
 	if err != nil {
 		return nil, err
 	}
 	return tb.value()
+}
+
+// ttlValue returns the value of the ttl key of a table, nil for none.
+func ttlValue(ttl int64) []byte {
+	if ttl == 0 {
+		return nil
+	}
+	return binary.BigEndian.AppendUint64(nil, uint64(ttl))
 }
 
 // item is a key of a bucket with its value; flags is bucketLeafFlag when
@@ -115,9 +127,9 @@ func putAll(b *bucket, items []item) error {
 }
 
 // dict adds the entries of m to the data bucket and to d, in key order,
-// and returns the value of the key "", which a bucket cannot hold (nil
-// when m has no such key).
-func dict(data *bucket, m map[string][]byte, d *digest) ([]byte, error) {
+// and returns the stored entry of the key "", which a bucket cannot hold
+// (nil when m has no such key).
+func dict(data *bucket, m map[string]engine.Entry, d *digest) ([]byte, error) {
 	var empty []byte
 	var warmth byte
 	ps, order := sortedPairs(m)
@@ -126,15 +138,13 @@ func dict(data *bucket, m map[string][]byte, d *digest) ([]byte, error) {
 		order = order[len(batch):]
 		warmth ^= warm(ps, batch)
 		for _, i := range batch {
-			k, v := ps[i].k, ps[i].v
-			if err := checkEntry(k, v); err != nil {
-				return nil, fmt.Errorf("key %q: %w", clip(k), err)
+			p := &ps[i]
+			e, err := putEntry(data, d, p.k, &p.e)
+			if err != nil {
+				return nil, fmt.Errorf("key %q: %w", clip(p.k), err)
 			}
-			d.entry(bytesOf(k), v)
-			if k == "" {
-				empty = v
-			} else if err := data.put(bytesOf(k), v, 0); err != nil {
-				return nil, fmt.Errorf("key %q: %w", clip(k), err)
+			if e != nil {
+				empty = e
 			}
 		}
 	}
@@ -142,23 +152,41 @@ func dict(data *bucket, m map[string][]byte, d *digest) ([]byte, error) {
 	return empty, nil
 }
 
+// putEntry checks the entry e of key k and adds it, header and value, to
+// d and, unless k is "", to data. For the key "" it returns instead the
+// stored bytes, which the table bucket holds.
+func putEntry(data *bucket, d *digest, k string, e *engine.Entry) ([]byte, error) {
+	if err := checkEntry(k, e.V); err != nil {
+		return nil, err
+	}
+	var buf [maxEntryHeader]byte
+	h := appendEntryHeader(buf[:0], e)
+	d.entry(bytesOf(k), h, e.V)
+	if k == "" {
+		return slices.Concat(h, e.V), nil
+	}
+	return nil, data.putHeaded(bytesOf(k), h, e.V)
+}
+
 // warmBatch is how many entries warm reads ahead.
 const warmBatch = 256
 
-// warm reads the first byte of the key and the first and last bytes of the
-// value of the entries in batch and returns them combined. The keys and
-// values lie scattered in memory: touching them in a tight loop lets the
-// processor wait for many cache misses at once, where the copying and
+// warm reads the first byte of the key, the first and last bytes of the
+// value and the last byte of the pair (which may lie in the next cache
+// line) of the entries in batch and returns them combined. The pairs, keys
+// and values lie scattered in memory: touching them in a tight loop lets
+// the processor wait for many cache misses at once, where the copying and
 // checksumming that follow would wait for them one by one.
 func warm(ps []pair, batch []int) byte {
 	var b byte
 	for _, i := range batch {
 		p := &ps[i]
+		b ^= byte(p.e.Exp)
 		if len(p.k) > 0 {
 			b ^= p.k[0]
 		}
-		if len(p.v) > 0 {
-			b ^= p.v[0] ^ p.v[len(p.v)-1]
+		if v := p.e.V; len(v) > 0 {
+			b ^= v[0] ^ v[len(v)-1]
 		}
 	}
 	return b
@@ -172,7 +200,7 @@ func list(data *bucket, l [][]byte, d *digest) error {
 			return fmt.Errorf("index %d: %w", i, err)
 		}
 		k := indexKey(&buf, uint64(i))
-		d.entry(k, v)
+		d.entry(k, nil, v)
 		if err := data.put(k, v, 0); err != nil {
 			return fmt.Errorf("index %d: %w", i, err)
 		}

@@ -3,12 +3,17 @@ package engine
 import (
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 )
 
 // applyDict dispatches the dict operations.
 func (e *Engine) applyDict(op *Op, res *Result) {
+	if op.TTL < 0 {
+		invalid(res, "negative TTL %v", time.Duration(op.TTL))
+		return
+	}
 	switch op.Code {
 	case OpDictGet, OpDictHas:
 		e.dictGet(op, res)
@@ -39,11 +44,11 @@ func (e *Engine) dictGet(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	v, ok := t.get(op.Key)
+	en, ok := e.find(t, op.Key)
 	t.mu.RUnlock()
-	res.Found = ok
+	res.Found, res.Version = ok, en.Ver
 	if op.Code == OpDictGet {
-		res.Value = v
+		res.Value = en.V
 	}
 }
 
@@ -53,7 +58,7 @@ func (e *Engine) dictLen(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	res.Int = int64(t.size())
+	res.Int = int64(t.size() - t.expired(e.now().UnixNano()))
 	t.mu.RUnlock()
 }
 
@@ -67,10 +72,14 @@ func (e *Engine) dictItems(op *Op, res *Result) {
 	if op.Code != OpDictKeys {
 		it.values = make([]cbor.RawMessage, 0, t.size())
 	}
-	for k, v := range t.all() {
+	now := e.now().UnixNano()
+	for k, en := range t.all() {
+		if !alive(en, now) {
+			continue
+		}
 		it.keys = append(it.keys, k)
 		if it.values != nil {
-			it.values = append(it.values, v)
+			it.values = append(it.values, en.V)
 		}
 	}
 	t.mu.RUnlock()
@@ -106,8 +115,9 @@ func (e *Engine) dictUpdate(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
+	exp := deadline(t, op)
 	for i, k := range op.Keys {
-		t.setKey(k, op.Values[i])
+		e.setKey(t, k, op.Values[i], exp)
 	}
 	e.done(t, op, res)
 }
@@ -119,14 +129,14 @@ func (e *Engine) dictPopItem(op *Op, res *Result) {
 		return
 	}
 	first := true
-	for k, v := range t.all() {
-		if first || strings.Compare(k, res.Key) > 0 {
-			res.Key, res.Value, first = k, v, false
+	for k, en := range t.all() {
+		if alive(en, t.now) && (first || strings.Compare(k, res.Key) > 0) {
+			res.Key, res.Value, first = k, en.V, false
 		}
 	}
 	if !first {
 		res.Found = true
-		t.deleteKey(res.Key)
+		e.deleteKey(t, res.Key, EventDelete)
 	}
 	e.done(t, op, res)
 }
@@ -137,7 +147,9 @@ func (e *Engine) dictClear(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
+	e.undoTable(t)
 	t.clear()
+	e.record(t, Event{Type: EventClear})
 	e.done(t, op, res)
 }
 
@@ -147,14 +159,11 @@ func (e *Engine) dictDelete(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	v, ok := t.get(op.Key)
-	if ok {
-		t.deleteKey(op.Key)
-	}
+	old, ok := e.deleteKey(t, op.Key, EventDelete)
 	e.done(t, op, res)
 	res.Found = ok
 	if op.Code == OpDictPop {
-		res.Value = v
+		res.Value = old.V
 	}
 }
 
@@ -171,9 +180,12 @@ func (e *Engine) dictWrite(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	old, ok := t.get(op.Key)
-	if storeDict(op, old, ok, res) {
-		t.setKey(op.Key, op.Value)
+	old, ok := e.lapse(t, op.Key)
+	if storeDict(op, old.V, ok, res) {
+		e.setKey(t, op.Key, op.Value, deadline(t, op))
+		res.Version = t.cur
+	} else {
+		res.Version = old.Ver
 	}
 	e.done(t, op, res)
 }

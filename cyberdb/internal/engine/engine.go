@@ -19,9 +19,10 @@ import (
 // Engine is safe for concurrent use: operations on different tables never
 // wait for each other, and readers of one table share it.
 //
-// Lock order: Engine.snapMu before Engine.mu and table.mu; cursor.mu
-// before table.mu; Engine.mu and Engine.curMu are never held while taking
-// another lock.
+// Lock order: Engine.txMu before everything else; Engine.snapMu before
+// Engine.mu and table.mu; cursor.mu before table.mu; table.mu before
+// Engine.mu (a drop) and Engine.expMu; Engine.mu, Engine.curMu and
+// Engine.expMu are never held while taking another lock.
 type Engine struct {
 	codec *ipc.Codec
 
@@ -40,9 +41,25 @@ type Engine struct {
 
 	now func() time.Time // the clock; replaced by tests
 
-	log    LogFunc // records each change; nil when nothing is logged
-	replay uint64  // the LSN being replayed by Replay, 0 otherwise
+	log     LogFunc // records each change; nil when nothing is logged
+	replay  uint64  // the LSN being replayed by Replay, 0 otherwise
+	publish PublishFunc
+	rev     atomic.Uint64 // the last revision handed out
+
+	// txMu is held shared by every operation and exclusively by a
+	// transaction, which therefore sees and leaves no partial state.
+	txMu sync.RWMutex
+	tx   *txn // the transaction being applied; only under txMu held exclusively
+
+	expMu   sync.Mutex    // protects nextExp
+	nextExp int64         // the earliest deadline pushed since the last DueExpiries (0: unknown)
+	expWake chan struct{} // a token tells the expirer of an earlier deadline
 }
+
+// PublishFunc receives the changes of one write to a table, in the order
+// of their revisions, while the table's lock is held. It copies what it
+// keeps: evs is reused.
+type PublishFunc func(table string, evs []Event)
 
 // LogFunc records a change made by op with result res in the log and
 // returns its log sequence number (LSN). The engine calls it while it
@@ -56,12 +73,19 @@ type table struct {
 	name string
 	kind Kind
 
-	mu      sync.RWMutex      // protects dict, list, dropped, lsn and snap
-	dict    map[string][]byte // when kind is KindDict
+	mu      sync.RWMutex      // protects every field below
+	dict    map[string]Entry  // when kind is KindDict
 	list    []cbor.RawMessage // when kind is KindList
 	dropped bool              // the table left the registry; retry the lookup
 	lsn     uint64            // LSN of the last logged change
 	snap    *overlay          // the dict's changes while a snapshot copies it
+	ttl     int64             // a dict's default time to live in ns (0: none)
+	rev     uint64            // revision of the last change
+	cur     uint64            // revision of the write in progress
+	now     int64             // time of the write in progress, Unix ns
+	exps    expHeap           // the dict's deadlines, earliest first; some are stale
+	evs     []Event           // the changes of the write in progress
+	wake    chan struct{}     // closed by the next change; nil when no one waits
 }
 
 // New returns an empty Engine that decodes and encodes values with codec
@@ -77,6 +101,7 @@ func New(codec *ipc.Codec) *Engine {
 		perClient: make(map[uint64]int),
 		snapChunk: snapChunk,
 		now:       time.Now,
+		expWake:   make(chan struct{}, 1),
 	}
 }
 
@@ -89,6 +114,17 @@ func (e *Engine) Apply(op *Op, res *Result) {
 		invalid(res, "nil operation")
 		return
 	}
+	if op.Code == OpTxn {
+		e.applyTxn(op, res)
+		return
+	}
+	e.txMu.RLock()
+	defer e.txMu.RUnlock()
+	e.apply(op, res)
+}
+
+// apply is Apply with the transaction lock held.
+func (e *Engine) apply(op *Op, res *Result) {
 	switch {
 	case op.Code >= OpCreateTable && op.Code <= OpDropTable:
 		e.applyTable(op, res)
@@ -98,6 +134,16 @@ func (e *Engine) Apply(op *Op, res *Result) {
 		e.applyList(op, res)
 	case op.Code == OpCloseCursor:
 		e.closeCursor(op, res)
+	case op.Code >= OpDictExpire && op.Code <= OpTableTTL:
+		e.applyExpiry(op, res)
+	case op.Code >= OpCheckEquals && op.Code <= OpCheckVersion:
+		e.check(op, res)
+	case op.Code == OpListMove:
+		e.listMove(op, res)
+	case op.Code == OpListBPop:
+		e.listRemove(op, res)
+	case op.Code == OpLock || op.Code == OpUnlock || op.Code == OpLockRefresh:
+		e.applyLock(op, res)
 	default:
 		invalid(res, "unknown operation code %d", op.Code)
 	}
@@ -120,8 +166,7 @@ func (e *Engine) applyTable(op *Op, res *Result) {
 // lookup returns the table named op.Table if it has the given kind, or nil
 // after recording why not in res.
 func (e *Engine) lookup(op *Op, kind Kind, res *Result) *table {
-	if op.Table == "" {
-		invalid(res, "empty table name")
+	if !(op.Code == OpDictExpireKey && op.Table == LockTable) && !usable(op.Table, res) {
 		return nil
 	}
 	e.mu.RLock()
@@ -154,7 +199,8 @@ func (e *Engine) read(op *Op, kind Kind, res *Result) *table {
 	}
 }
 
-// write is read with an exclusive lock.
+// write is read with an exclusive lock, and starts a write to the table
+// (see begin).
 func (e *Engine) write(op *Op, kind Kind, res *Result) *table {
 	for {
 		t := e.lookup(op, kind, res)
@@ -163,17 +209,16 @@ func (e *Engine) write(op *Op, kind Kind, res *Result) *table {
 		}
 		t.mu.Lock()
 		if !t.dropped {
+			e.begin(t, op)
 			return t
 		}
 		t.mu.Unlock()
 	}
 }
 
-// done logs a successful write to t and releases t's write lock.
+// done ends a write to t (see finish) and releases t's write lock.
 func (e *Engine) done(t *table, op *Op, res *Result) {
-	if res.Err == OK {
-		e.logged(&t.lsn, op, res)
-	}
+	e.finish(t, op, res)
 	t.mu.Unlock()
 }
 
@@ -189,6 +234,17 @@ func (e *Engine) logged(lsn *uint64, op *Op, res *Result) {
 	}
 }
 
+// Revision returns the last revision handed out or restored.
+func (e *Engine) Revision() uint64 { return e.rev.Load() }
+
+// SetRevision makes the next revisions follow rev, unless they already
+// do. Call it only before the engine is shared.
+func (e *Engine) SetRevision(rev uint64) { e.rev.Store(max(e.rev.Load(), rev)) }
+
+// SetPublish makes the engine hand the changes of every write to
+// publish from now on. Call it before the engine is shared.
+func (e *Engine) SetPublish(publish PublishFunc) { e.publish = publish }
+
 // SetLog makes the engine call log for every change from now on. Call it
 // before the engine is shared.
 func (e *Engine) SetLog(log LogFunc) { e.log = log }
@@ -198,16 +254,35 @@ func (e *Engine) SetLog(log LogFunc) { e.log = log }
 // nothing. Call it only before the engine is shared.
 func (e *Engine) Replay(op *Op, lsn uint64) Result {
 	var res Result
-	e.mu.RLock()
-	t := e.tables[op.Table]
-	e.mu.RUnlock()
-	if t != nil && t.lsn >= lsn {
+	if e.holds(op, lsn) {
 		return res
 	}
 	e.replay = lsn
 	e.Apply(op, &res)
 	e.replay = 0
 	return res
+}
+
+// holds reports whether every table op changes already holds the change
+// logged at lsn (a transaction decides table by table, see replayed).
+func (e *Engine) holds(op *Op, lsn uint64) bool {
+	names := []string{op.Table}
+	switch op.Code {
+	case OpListMove:
+		names = append(names, op.Field)
+	case OpLock, OpUnlock, OpLockRefresh:
+		names = []string{LockTable}
+	case OpTxn:
+		return false
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, name := range names {
+		if t := e.tables[name]; t == nil || t.lsn < lsn {
+			return false
+		}
+	}
+	return true
 }
 
 // LowerLSNs lowers to lsn the LSN of every table above it and returns the

@@ -288,7 +288,8 @@ func checkUniform(t *testing.T, td TableData) {
 	t.Helper()
 	var first []byte
 	n := 0
-	for _, v := range td.Dict {
+	for _, en := range td.Dict {
+		v := en.V
 		n, first = n+1, v
 		if string(v) != string(first) {
 			t.Fatalf("snapshot of %q is torn", td.Name)
@@ -320,7 +321,7 @@ func TestEngine_SnapshotRestore(t *testing.T) {
 		t.Fatalf("snapshot content: %+v", snap)
 	}
 	ok(t, e, Op{Code: OpDictSet, Table: "b", Key: "k", Value: enc(t, 2)})
-	if dec(t, snap[1].Dict["k"]) != int64(1) {
+	if dec(t, snap[1].Dict["k"].V) != int64(1) {
 		t.Fatal("snapshot changed with the table")
 	}
 	f := New(nil)

@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/fxamacker/cbor/v2"
+import (
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+)
 
 // EventType says what a change did. The numbering is part of the wire
 // protocol: append new types, never renumber.
@@ -62,4 +66,21 @@ func (e *Event) Size() int {
 		n += 24 + len(v)
 	}
 	return n
+}
+
+// listOpNames name the list operations, as list events report them.
+var listOpNames = map[Code]string{
+	OpListSet: "set", OpListDelete: "delete", OpListSetSlice: "set_slice",
+	OpListDeleteSlice: "delete_slice", OpListAppend: "append", OpListExtend: "extend",
+	OpListInsert: "insert", OpListPop: "pop", OpListRemove: "remove",
+	OpListReverse: "reverse", OpListSort: "sort", OpListClear: "clear",
+	OpListBPop: "pop", OpListMove: "move",
+}
+
+// Name returns the name of a list operation c, or "op<c>" for another.
+func (c Code) Name() string {
+	if n, ok := listOpNames[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("op%d", c)
 }

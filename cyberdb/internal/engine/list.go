@@ -126,6 +126,8 @@ func (e *Engine) listRemove(op *Op, res *Result) {
 		t.deleteAt(op.Index, "list assignment index", res)
 	case OpListPop:
 		t.pop(op.Index, res)
+	case OpListBPop:
+		res.Value, res.Found = popEnd(t, op.Index)
 	case OpListDeleteSlice:
 		i, j := pySlice(op.Index, op.Stop, len(t.list))
 		t.list = slices.Delete(t.list, i, j)

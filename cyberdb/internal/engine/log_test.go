@@ -63,7 +63,7 @@ func TestLog_ReplayRebuildsState(t *testing.T) {
 			t.Fatalf("table %d: replayed %+v, want %+v", i, got[i], want[i])
 		}
 		for k, val := range want[i].Dict {
-			if string(got[i].Dict[k]) != string(val) {
+			if string(got[i].Dict[k].V) != string(val.V) {
 				t.Fatalf("table %s key %s differs after replay", want[i].Name, k)
 			}
 		}
@@ -73,9 +73,9 @@ func TestLog_ReplayRebuildsState(t *testing.T) {
 func TestEngine_RestoreOwned(t *testing.T) {
 	v, _ := cbor.Marshal(1)
 	tables := []TableData{
-		{Name: "d", Kind: KindDict, LSN: 4, Dict: map[string][]byte{"k": v}},
+		{Name: "d", Kind: KindDict, LSN: 4, Dict: map[string]Entry{"k": {V: v}}},
 		{Name: "l", Kind: KindList, List: [][]byte{v}},
-		{Name: "", Kind: KindDict, Dict: map[string][]byte{}},
+		{Name: "", Kind: KindDict, Dict: map[string]Entry{}},
 	}
 	e := New(nil)
 	e.RestoreOwned(tables)

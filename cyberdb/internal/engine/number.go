@@ -20,17 +20,27 @@ func (e *Engine) dictIncr(op *Op, res *Result) {
 	if t == nil {
 		return
 	}
-	old, ok := t.get(op.Key)
+	old, ok := e.lapse(t, op.Key)
 	var v []byte
 	if op.Code == OpDictIncr {
-		v = incrInt(op, old, ok, res)
+		v = incrInt(op, old.V, ok, res)
 	} else {
-		v = e.incrFloat(op, old, ok, res)
+		v = e.incrFloat(op, old.V, ok, res)
 	}
 	if v != nil {
-		t.setKey(op.Key, v)
+		e.setKey(t, op.Key, v, keptDeadline(t, op, old, ok))
+		res.Version = t.cur
 	}
 	e.done(t, op, res)
+}
+
+// keptDeadline is the deadline of a number incremented: the one it had,
+// or for a number the increment creates, the deadline of a new key.
+func keptDeadline(t *table, op *Op, old Entry, ok bool) int64 {
+	if ok {
+		return old.Exp
+	}
+	return deadline(t, op)
 }
 
 // incrInt returns the encoding of old+op.Delta and fills res.Int, or

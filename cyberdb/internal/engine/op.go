@@ -89,6 +89,37 @@ const (
 	// returns their outcomes in Results. The leader applies it around the
 	// engine; a batch may not hold OpBatch, OpSave or OpLoad.
 	OpBatch // Ops -> Results (one per op, in order)
+
+	// Expiry. A dict key may carry an absolute deadline, after which it
+	// is never returned and is soon removed (OpDictExpireKey).
+	OpDictExpire    // Table, Key, TTL (> 0) -> Found (the key exists and now expires)
+	OpDictPersist   // Table, Key -> Found (the key had a deadline, now removed)
+	OpDictTTL       // Table, Key -> Found (exists), Int: nanoseconds left, or -1 without a deadline
+	OpDictExpireKey // Table, Key, Version: removes the key if it has that version and its deadline has passed (issued by the leader) -> Found
+	OpTableTTL      // Table, TTL: the default TTL of keys written without one (0: none)
+
+	// OpTxn applies Ops atomically: all of them or, if a check or an
+	// operation fails, none. The leader applies it around the engine's
+	// table locks; it may hold dict and list operations and the checks.
+	OpTxn          // Ops -> Results; on failure Err, Msg and Int (the index of the failed op)
+	OpCheckEquals  // Table, Key, Value: the key holds this value
+	OpCheckAbsent  // Table, Key: the key does not exist
+	OpCheckVersion // Table, Key, Version: the key has this version (0: does not exist)
+
+	// Blocking list operations wait up to Wait for an element. The leader
+	// applies them around the engine; OpCancel ends a wait early.
+	OpListBPop // Table, Index (0 first, -1 last), Wait, Tag -> Found, Value
+	OpListMove // Table (from), Field (to), Index (0/-1: end to pop), Stop (0/-1: end to push), Wait, Tag -> Found, Value
+	OpCancel   // Tag: ends the wait of the caller's blocking call with that tag
+
+	// OpWatch returns the changes of a table after a revision, waiting up
+	// to Wait for one. Its caller's own stream carries it.
+	OpWatch // Table, Key, Prefix, Version (from), Limit, Wait, Tag -> Events, Rev
+
+	// Named locks, held in a hidden table with a lease.
+	OpLock        // Key (name), TTL (lease), Wait, Tag -> Found (acquired), Version (fencing token)
+	OpUnlock      // Key, Version (token) -> Found (released); with no Key, every lock of Client
+	OpLockRefresh // Key, Version (token), TTL -> Found (still held, lease renewed)
 )
 
 // Op is one operation on the store. On the leader it is applied directly;
@@ -117,8 +148,27 @@ type Op struct {
 	// Ack tells the leader that every write of Client below this sequence
 	// number has been answered, so their results may be forgotten.
 	Ack uint64 `cbor:"19,keyasint,omitempty"`
-	// Ops are the operations of an OpBatch, each with its own Seq.
+	// Ops are the operations of an OpBatch, each with its own Seq, or of
+	// an OpTxn.
 	Ops []Op `cbor:"20,keyasint,omitempty"`
+	// TTL is a duration in nanoseconds: a key's time to live, a table's
+	// default one, or a lock's lease.
+	TTL int64 `cbor:"21,keyasint,omitempty"`
+	// Version is a key's version, a watch's starting revision or a lock's
+	// fencing token.
+	Version uint64 `cbor:"22,keyasint,omitempty"`
+	// Wait bounds, in nanoseconds, how long a blocking call waits.
+	Wait int64 `cbor:"23,keyasint,omitempty"`
+	// Tag names a blocking call of its client, for OpCancel.
+	Tag uint64 `cbor:"24,keyasint,omitempty"`
+	// Prefix makes Key of an OpWatch a key prefix.
+	Prefix bool `cbor:"25,keyasint,omitempty"`
+	// Now (Unix nanoseconds), Rev and PID are set by the leader on the
+	// writes it applies and logged with them, so that a replay decides
+	// expiry, versions and lock owners as the first application did.
+	Now int64  `cbor:"26,keyasint,omitempty"`
+	Rev uint64 `cbor:"27,keyasint,omitempty"`
+	PID int64  `cbor:"28,keyasint,omitempty"`
 }
 
 // ErrCode is the outcome class of an operation; the public package maps
@@ -127,19 +177,25 @@ type ErrCode uint8
 
 // Error codes.
 const (
-	OK             ErrCode = iota
-	ErrNoTable             // the table does not exist
-	ErrTableExists         // CreateTable of an existing name
-	ErrWrongType           // table of another kind, or a stored value of the wrong type (Incr on a string)
-	ErrIndex               // list index out of range
-	ErrNotFound            // Remove/Index of an absent value
-	ErrInvalid             // a malformed or unsupported argument
-	ErrUnsortable          // Sort over values of mixed or unordered kinds, or a missing Field
-	ErrOverflow            // Incr beyond the int64 range
-	ErrInternal            // a bug: the operation failed in an unexpected way
-	ErrCorrupt             // a backup file is corrupt
-	ErrForeign             // a file is not a backup file of this store
-	ErrIO                  // reading or writing a file failed (disk full, permissions)
+	OK              ErrCode = iota
+	ErrNoTable              // the table does not exist
+	ErrTableExists          // CreateTable of an existing name
+	ErrWrongType            // table of another kind, or a stored value of the wrong type (Incr on a string)
+	ErrIndex                // list index out of range
+	ErrNotFound             // Remove/Index of an absent value
+	ErrInvalid              // a malformed or unsupported argument
+	ErrUnsortable           // Sort over values of mixed or unordered kinds, or a missing Field
+	ErrOverflow             // Incr beyond the int64 range
+	ErrInternal             // a bug: the operation failed in an unexpected way
+	ErrCorrupt              // a backup file is corrupt
+	ErrForeign              // a file is not a backup file of this store
+	ErrIO                   // reading or writing a file failed (disk full, permissions)
+	ErrConflict             // a check of a transaction failed
+	ErrAborted              // a transaction was not applied: Int names the failed op
+	ErrCompacted            // a watch asked for revisions no longer kept
+	ErrRevisionLost         // a watch asked for a revision not in the history
+	ErrCanceled             // a blocking call ended by OpCancel or its client leaving
+	ErrNotHeld              // a lock is not held with that token
 )
 
 // Result is the outcome of an Op. Err is OK on success; Msg then is empty.
@@ -155,8 +211,14 @@ type Result struct {
 	Float  float64           `cbor:"9,keyasint,omitempty"`
 	Cursor uint64            `cbor:"10,keyasint,omitempty"`
 	Tables []TableInfo       `cbor:"11,keyasint,omitempty"`
-	// Results are the outcomes of the operations of an OpBatch, in order.
+	// Results are the outcomes of the operations of an OpBatch or an
+	// OpTxn, in order.
 	Results []Result `cbor:"12,keyasint,omitempty"`
+	// Version is the version of the key read or written.
+	Version uint64 `cbor:"13,keyasint,omitempty"`
+	// Events are the changes an OpWatch returns; Rev is where it resumes.
+	Events []Event `cbor:"14,keyasint,omitempty"`
+	Rev    uint64  `cbor:"15,keyasint,omitempty"`
 	// LSN is the log sequence number the leader's log gave a write (0 when
 	// nothing was logged); it never travels.
 	LSN uint64 `cbor:"-"`
@@ -168,6 +230,14 @@ type TableInfo struct {
 	Kind Kind   `cbor:"2,keyasint"`
 }
 
+// Entry is a dict key's value, its version (the revision of the write
+// that stored it) and its deadline (Unix nanoseconds; 0: none).
+type Entry struct {
+	V   []byte
+	Ver uint64
+	Exp int64
+}
+
 // TableData is a consistent copy of one table, as snapshots and backups
 // hold it. Exactly one of Dict and List is used, by Kind. The value slices
 // are shared with the engine and must not be modified.
@@ -176,7 +246,11 @@ type TableData struct {
 	Kind Kind
 	// LSN is the log sequence number of the last logged operation that
 	// changed the table (0 if none): replay skips records up to it.
-	LSN  uint64
-	Dict map[string][]byte
+	LSN uint64
+	// Rev is the revision of the last change to the table.
+	Rev uint64
+	// TTL is a dict's default time to live, in nanoseconds (0: none).
+	TTL  int64
+	Dict map[string]Entry
 	List [][]byte
 }

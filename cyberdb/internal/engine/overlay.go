@@ -15,21 +15,21 @@ type overlay struct {
 	frozen bool              // the map is being cloned: changes go to newer
 }
 
-// change is the value of a key, or its deletion when ok is false.
+// change is the entry of a key, or its deletion when ok is false.
 type change struct {
-	v  []byte
+	e  Entry
 	ok bool
 }
 
-// get returns the value of k.
-func (t *table) get(k string) ([]byte, bool) {
+// get returns the entry of k, expired or not.
+func (t *table) get(k string) (Entry, bool) {
 	if s := t.snap; s != nil {
 		if c, ok := s.newer[k]; ok {
-			return c.v, c.ok
+			return c.e, c.ok
 		}
 	}
-	v, ok := t.dict[k]
-	return v, ok
+	e, ok := t.dict[k]
+	return e, ok
 }
 
 // size returns the number of keys.
@@ -40,9 +40,9 @@ func (t *table) size() int {
 	return len(t.dict)
 }
 
-// all yields every key and its value, in no order.
-func (t *table) all() iter.Seq2[string, []byte] {
-	return func(yield func(string, []byte) bool) {
+// all yields every key and its entry, expired or not, in no order.
+func (t *table) all() iter.Seq2[string, Entry] {
+	return func(yield func(string, Entry) bool) {
 		s := t.snap
 		for k, v := range t.dict {
 			if s != nil {
@@ -58,28 +58,28 @@ func (t *table) all() iter.Seq2[string, []byte] {
 			return
 		}
 		for k, c := range s.newer {
-			if c.ok && !yield(k, c.v) {
+			if c.ok && !yield(k, c.e) {
 				return
 			}
 		}
 	}
 }
 
-// setKey stores v under k.
-func (t *table) setKey(k string, v []byte) {
+// put stores e under k.
+func (t *table) put(k string, e Entry) {
 	if s := t.snap; s != nil && s.frozen {
 		if _, ok := t.get(k); !ok {
 			s.delta++
 		}
-		s.newer[k] = change{v, true}
+		s.newer[k] = change{e, true}
 		return
 	}
 	t.settle(k)
-	t.dict[k] = v
+	t.dict[k] = e
 }
 
-// deleteKey deletes k.
-func (t *table) deleteKey(k string) {
+// unset deletes k.
+func (t *table) unset(k string) {
 	s := t.snap
 	if s == nil || !s.frozen {
 		t.settle(k)
@@ -100,8 +100,9 @@ func (t *table) deleteKey(k string) {
 // cloning the old map, which nothing changes any more: the overlay, whose
 // changes the clear undoes, is dropped and changes go to the new map.
 func (t *table) clear() {
-	t.dict = make(map[string][]byte)
+	t.dict = make(map[string]Entry)
 	t.snap = nil
+	t.exps = nil
 }
 
 // settle moves the pending change of k, if any, into the map.
@@ -130,7 +131,7 @@ func (t *table) merge(s *overlay, n int) bool {
 func (t *table) move(s *overlay, k string, c change) {
 	before := len(t.dict)
 	if c.ok {
-		t.dict[k] = c.v
+		t.dict[k] = c.e
 	} else {
 		delete(t.dict, k)
 	}

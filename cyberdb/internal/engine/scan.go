@@ -65,8 +65,11 @@ func (e *Engine) scanStart(op *Op, limit int, res *Result) {
 		return
 	}
 	keys := make([]string, 0, t.size())
-	for k := range t.all() {
-		keys = append(keys, k)
+	now := e.now().UnixNano()
+	for k, en := range t.all() {
+		if alive(en, now) {
+			keys = append(keys, k)
+		}
 	}
 	t.mu.RUnlock()
 	slices.Sort(keys)
@@ -104,9 +107,9 @@ func (e *Engine) scanBatch(c *cursor, limit int, res *Result) {
 	for !dropped && c.pos < len(c.keys) && len(res.Keys) < limit {
 		k := c.keys[c.pos]
 		c.pos++
-		if v, ok := t.get(k); ok {
+		if en, ok := e.find(t, k); ok {
 			res.Keys = append(res.Keys, k)
-			res.Values = append(res.Values, v)
+			res.Values = append(res.Values, en.V)
 		}
 	}
 	t.mu.RUnlock()

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"container/heap"
 	"maps"
 	"slices"
 	"strings"
@@ -44,6 +45,8 @@ func (e *Engine) tableData(t *table) (TableData, bool) {
 	if t.kind == KindDict {
 		return e.dictData(t)
 	}
+	e.txMu.RLock()
+	defer e.txMu.RUnlock()
 	return t.listData()
 }
 
@@ -54,7 +57,7 @@ func (t *table) listData() (TableData, bool) {
 	if t.dropped {
 		return TableData{}, false
 	}
-	td := TableData{Name: t.name, Kind: t.kind, LSN: t.lsn, List: make([][]byte, len(t.list))}
+	td := TableData{Name: t.name, Kind: t.kind, LSN: t.lsn, Rev: t.rev, List: make([][]byte, len(t.list))}
 	for i, v := range t.list {
 		td.List[i] = v
 	}
@@ -78,14 +81,17 @@ func (e *Engine) dictData(t *table) (TableData, bool) {
 
 // freeze copies the dict t into td if it is small, or else installs an
 // overlay and returns it with the map it freezes. td.LSN is the LSN of
-// the state either holds. A dropped table leaves td.Dict nil.
-func (e *Engine) freeze(t *table, td *TableData) (map[string][]byte, *overlay) {
+// the state either holds. A dropped table leaves td.Dict nil. It holds
+// the transaction lock, so that no transaction is halfway through t.
+func (e *Engine) freeze(t *table, td *TableData) (map[string]Entry, *overlay) {
+	e.txMu.RLock()
+	defer e.txMu.RUnlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.dropped {
 		return nil, nil
 	}
-	td.LSN = t.lsn
+	td.LSN, td.Rev, td.TTL = t.lsn, t.rev, t.ttl
 	if t.size() <= e.snapChunk {
 		td.Dict = maps.Clone(t.dict)
 		return nil, nil
@@ -139,11 +145,14 @@ func (e *Engine) RestoreOwned(tables []TableData) {
 // restore replaces every table with those build makes of tables.
 func (e *Engine) restore(tables []TableData, build func(TableData) *table) {
 	fresh := make(map[string]*table, len(tables))
+	var high uint64
 	for _, td := range tables {
 		if t := build(td); t != nil {
 			fresh[t.name] = t
+			high = max(high, t.rev)
 		}
 	}
+	e.SetRevision(high)
 	e.mu.Lock()
 	old := e.tables
 	e.tables = fresh
@@ -152,6 +161,29 @@ func (e *Engine) restore(tables []TableData, build func(TableData) *table) {
 		t.drop()
 	}
 	e.dropCursors(func(*cursor) bool { return true })
+	e.expMu.Lock()
+	e.nextExp = 0
+	e.expMu.Unlock()
+	select {
+	case e.expWake <- struct{}{}:
+	default:
+	}
+}
+
+// heapDeadlines fills the heap of a restored dict with its deadlines,
+// and gives the keys of a file older than versions the table's revision
+// (at least 1), so that a version check of 0 means absent only.
+func (t *table) heapDeadlines() {
+	for k, en := range t.dict {
+		if en.Ver == 0 {
+			en.Ver = max(t.rev, 1)
+			t.dict[k] = en
+		}
+		if en.Exp != 0 {
+			t.exps = append(t.exps, deadlineItem{en.Exp, k})
+		}
+	}
+	heap.Init(&t.exps)
 }
 
 // ownData builds a table holding td's own map (a list is copied, which
@@ -163,7 +195,9 @@ func ownData(td TableData) *table {
 	if td.Name == "" {
 		return nil
 	}
-	return &table{name: td.Name, kind: td.Kind, lsn: td.LSN, dict: td.Dict}
+	t := &table{name: td.Name, kind: td.Kind, lsn: td.LSN, rev: td.Rev, ttl: td.TTL, dict: td.Dict}
+	t.heapDeadlines()
+	return t
 }
 
 // fromData builds a table holding a copy of td, or nil if td is unusable.
@@ -171,13 +205,14 @@ func fromData(td TableData) *table {
 	if td.Name == "" {
 		return nil
 	}
-	t := &table{name: td.Name, kind: td.Kind, lsn: td.LSN}
+	t := &table{name: td.Name, kind: td.Kind, lsn: td.LSN, rev: td.Rev, ttl: td.TTL}
 	switch td.Kind {
 	case KindDict:
 		t.dict = maps.Clone(td.Dict)
 		if t.dict == nil {
-			t.dict = make(map[string][]byte)
+			t.dict = make(map[string]Entry)
 		}
+		t.heapDeadlines()
 	case KindList:
 		t.list = make([]cbor.RawMessage, len(td.List))
 		for i, v := range td.List {

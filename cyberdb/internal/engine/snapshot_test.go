@@ -77,7 +77,7 @@ func sameData(got, want TableData) string {
 	switch {
 	case got.Name != want.Name || got.Kind != want.Kind || got.LSN != want.LSN:
 		return fmt.Sprintf("got %s/%d at LSN %d, want %s/%d at LSN %d", got.Name, got.Kind, got.LSN, want.Name, want.Kind, want.LSN)
-	case !maps.EqualFunc(got.Dict, want.Dict, bytes.Equal):
+	case !maps.EqualFunc(got.Dict, want.Dict, func(a, b Entry) bool { return bytes.Equal(a.V, b.V) }):
 		return fmt.Sprintf("dict of %d keys, want %d keys: %v", len(got.Dict), len(want.Dict), diffKeys(got.Dict, want.Dict))
 	case !slices.EqualFunc(got.List, want.List, bytes.Equal):
 		return fmt.Sprintf("list of %d elements, want %d", len(got.List), len(want.List))
@@ -86,10 +86,10 @@ func sameData(got, want TableData) string {
 }
 
 // diffKeys lists the keys whose values in a and b differ.
-func diffKeys(a, b map[string][]byte) []string {
+func diffKeys(a, b map[string]Entry) []string {
 	var ks []string
 	for k := range maps.Keys(a) {
-		if v, ok := b[k]; !ok || !bytes.Equal(v, a[k]) {
+		if v, ok := b[k]; !ok || !bytes.Equal(v.V, a[k].V) {
 			ks = append(ks, k)
 		}
 	}
@@ -481,7 +481,7 @@ func TestSnapshot_LiveDuringCopy(t *testing.T) {
 			}
 			keys := slices.Sorted(maps.Keys(td.Dict))
 			if !slices.Equal(keys, before.Keys) || !slices.EqualFunc(before.Values, keys, func(v cbor.RawMessage, k string) bool {
-				return bytes.Equal(v, td.Dict[k])
+				return bytes.Equal(v, td.Dict[k].V)
 			}) {
 				t.Fatalf("copy of d holds %v, want %v", keys, before.Keys)
 			}
@@ -503,7 +503,7 @@ func TestSnapshot_WritesAfterward(t *testing.T) {
 	if e.tables["d"].snap != nil {
 		t.Fatal("overlay left installed")
 	}
-	if len(snap[0].Dict) != 2 || dec(t, snap[0].Dict["a"]) != int64(1) {
+	if len(snap[0].Dict) != 2 || dec(t, snap[0].Dict["a"].V) != int64(1) {
 		t.Fatalf("copy changed with the table: %v", snap[0].Dict)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -16,7 +17,7 @@ func (e *Engine) createTable(op *Op, res *Result) {
 	old := e.tables[t.name]
 	if old == nil {
 		e.tables[t.name] = t
-		e.logged(&t.lsn, op, res)
+		e.registered(t, op, res, EventCreate)
 	}
 	e.mu.Unlock()
 	if old != nil {
@@ -44,9 +45,10 @@ func (e *Engine) newDict(op *Op, res *Result) *table {
 	if !e.checkPairs(op, res) {
 		return nil
 	}
-	t := &table{name: op.Table, kind: KindDict, dict: make(map[string][]byte, len(op.Keys))}
+	t := &table{name: op.Table, kind: KindDict, dict: make(map[string]Entry, len(op.Keys))}
+	e.begin(t, op)
 	for i, k := range op.Keys {
-		t.dict[k] = op.Values[i]
+		t.dict[k] = Entry{V: op.Values[i], Ver: t.cur}
 	}
 	return t
 }
@@ -60,7 +62,9 @@ func (e *Engine) newList(op *Op, res *Result) *table {
 	if !e.checkValues(op.Values, res) {
 		return nil
 	}
-	return &table{name: op.Table, kind: KindList, list: slices.Clip(op.Values)}
+	t := &table{name: op.Table, kind: KindList, list: slices.Clip(op.Values)}
+	e.begin(t, op)
+	return t
 }
 
 // checkPairs validates op.Keys and op.Values as the items of a dict.
@@ -82,6 +86,8 @@ func checkName(name string, res *Result) bool {
 	switch {
 	case name == "":
 		invalid(res, "empty table name")
+	case reserved(name):
+		invalid(res, "table name %q is reserved (it starts with a NUL byte)", name)
 	case len(name) > MaxKeySize:
 		invalid(res, "table name of %d bytes exceeds %d", len(name), MaxKeySize)
 	case !utf8.ValidString(name):
@@ -101,47 +107,94 @@ func (e *Engine) openTable(op *Op, res *Result) {
 	e.lookup(op, op.Kind, res)
 }
 
+// TableNames returns the names of every table, the engine's own included.
+func (e *Engine) TableNames() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return slices.Collect(maps.Keys(e.tables))
+}
+
 // listTables fills res.Tables with every table, sorted by name.
 func (e *Engine) listTables(res *Result) {
 	e.mu.RLock()
 	infos := make([]TableInfo, 0, len(e.tables))
 	for _, t := range e.tables {
-		infos = append(infos, TableInfo{Name: t.name, Kind: t.kind})
+		if !reserved(t.name) {
+			infos = append(infos, TableInfo{Name: t.name, Kind: t.kind})
+		}
 	}
 	e.mu.RUnlock()
 	slices.SortFunc(infos, func(a, b TableInfo) int { return strings.Compare(a.Name, b.Name) })
 	res.Tables = infos
 }
 
-// dropTable removes a table and the scan cursors over it.
+// dropTable removes a table and the scan cursors over it. It holds the
+// table's lock while it logs, so that its drop follows the table's last
+// change in the log and in the table's events, and the registry's lock,
+// so that it precedes a new table of the same name.
 func (e *Engine) dropTable(op *Op, res *Result) {
-	if op.Table == "" {
-		invalid(res, "empty table name")
+	if !usable(op.Table, res) {
 		return
 	}
+	for {
+		e.mu.RLock()
+		t := e.tables[op.Table]
+		e.mu.RUnlock()
+		if t == nil {
+			noTable(res, op.Table)
+			return
+		}
+		if e.unregister(t, op, res) {
+			e.dropCursors(func(c *cursor) bool { return c.table == t })
+			return
+		}
+	}
+}
+
+// unregister removes t from the registry, logs its drop and empties it,
+// unless it has left the registry meanwhile.
+func (e *Engine) unregister(t *table, op *Op, res *Result) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	e.mu.Lock()
-	t := e.tables[op.Table]
-	if t != nil {
-		delete(e.tables, op.Table)
-		var lsn uint64
-		e.logged(&lsn, op, res)
+	ok := e.tables[t.name] == t
+	if ok {
+		delete(e.tables, t.name)
+		e.begin(t, op)
+		e.registered(t, op, res, EventDrop)
 	}
 	e.mu.Unlock()
-	if t == nil {
-		noTable(res, op.Table)
-		return
+	if ok {
+		t.empty()
 	}
-	t.drop()
-	e.dropCursors(func(c *cursor) bool { return c.table == t })
+	return ok
+}
+
+// registered logs the creation or drop of t, under the registry's lock,
+// and publishes it as an event of type typ.
+func (e *Engine) registered(t *table, op *Op, res *Result, typ EventType) {
+	e.logged(&t.lsn, op, res)
+	e.record(t, Event{Type: typ})
+	e.changed(t, res.LSN)
 }
 
 // drop marks t as gone, so that operations that found it before it left the
 // registry look it up again, and frees its content.
 func (t *table) drop() {
 	t.mu.Lock()
+	t.empty()
+	t.mu.Unlock()
+}
+
+// empty is drop with t's lock held.
+func (t *table) empty() {
 	t.dropped = true
 	t.dict = nil
 	t.list = nil
 	t.snap = nil
-	t.mu.Unlock()
+	t.exps = nil
+	if t.wake != nil {
+		close(t.wake)
+		t.wake = nil
+	}
 }
