@@ -112,7 +112,7 @@ func preload(db *cyberdb.DB, p preloadMsg) error {
 		for _, k := range keys[lo:min(lo+p.Chunk, len(keys))] {
 			m[k] = value
 		}
-		if err := d.Update(ctx, m); err != nil {
+		if err := d.SetMany(ctx, m); err != nil {
 			return fmt.Errorf("preloading keys %d..: %w", lo, err)
 		}
 	}

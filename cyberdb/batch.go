@@ -69,15 +69,8 @@ func (b *Batch) Reset() {
 // Reset, ready for the next operations.
 func (b *Batch) Run(ctx context.Context) error {
 	defer b.Reset()
-	switch {
-	case len(b.ops) == 0:
-		return nil
-	case b.bad >= 0:
-		err := b.slots[b.bad].p.Err()
-		return b.abandon(fmt.Errorf("%w: batch not sent: operation %d failed: %v", ErrInvalid, b.bad, err), err)
-	case len(b.ops) > maxBatch:
-		err := fmt.Errorf("%w: a batch holds at most %d operations, not %d", ErrInvalid, maxBatch, len(b.ops))
-		return b.abandon(err, err)
+	if err := b.unsendable(); err != nil || len(b.ops) == 0 {
+		return err
 	}
 	op := engine.Op{Code: engine.OpBatch, Ops: b.ops}
 	res := engine.Result{Results: b.results}
@@ -93,6 +86,20 @@ func (b *Batch) Run(ctx context.Context) error {
 	clear(res.Results[:cap(res.Results)]) // so that no decoding into them reuses a value's bytes
 	b.results = res.Results[:0]
 	return err
+}
+
+// unsendable returns why the queued operations cannot be sent, giving
+// the error to their Pendings.
+func (b *Batch) unsendable() error {
+	switch {
+	case b.bad >= 0:
+		err := b.slots[b.bad].p.Err()
+		return b.abandon(fmt.Errorf("%w: not sent: operation %d failed: %v", ErrInvalid, b.bad, err), err)
+	case len(b.ops) > maxBatch:
+		err := fmt.Errorf("%w: at most %d operations, not %d", ErrInvalid, maxBatch, len(b.ops))
+		return b.abandon(err, err)
+	}
+	return nil
 }
 
 // fill hands each result to its Pending and returns the first error.
@@ -216,6 +223,7 @@ func (b *Batch) ListLen(l *List) *Pending[int] {
 type Pending[T any] struct {
 	val   T
 	found bool
+	ver   uint64
 	err   error
 }
 
@@ -228,6 +236,10 @@ func (p *Pending[T]) Value() T { return p.val }
 // was popped. It is false for the other operations.
 func (p *Pending[T]) Found() bool { return p.found }
 
+// Version returns, for Get and the writes of a key, the version of the
+// key read or written (0 when absent or not applicable).
+func (p *Pending[T]) Version() uint64 { return p.ver }
+
 // Err returns the operation's error. Until its batch runs it is an error
 // wrapping ErrInvalid, or the error that kept the operation from being
 // queued, such as a value that cannot be encoded.
@@ -239,6 +251,7 @@ func (p *Pending[T]) fill(res *engine.Result, found bool, err error) {
 	if err != nil {
 		return
 	}
+	p.ver = res.Version
 	switch v := any(&p.val).(type) {
 	case *Value:
 		*v = Value{res.Value}

@@ -17,7 +17,7 @@ const maxBatch = 1 << 16
 // by their own sequence numbers, so a resent batch applies each write
 // once. The batch's LSN is the highest of its writes', so that its reply
 // waits until every one of them is durable.
-func (l *leader) applyBatch(op *engine.Op, res *engine.Result, owner bool) {
+func (l *leader) applyBatch(op *engine.Op, res *engine.Result, from caller) {
 	n := len(op.Ops)
 	if n == 0 || n > maxBatch {
 		fail(res, engine.ErrInvalid, "a batch holds 1 to %d operations, not %d", maxBatch, n)
@@ -30,7 +30,7 @@ func (l *leader) applyBatch(op *engine.Op, res *engine.Result, owner bool) {
 		sub, r := &op.Ops[i], &res.Results[i]
 		sub.Client = op.Client
 		if batchable(sub.Code) {
-			l.apply(sub, r, owner)
+			l.apply(sub, r, from)
 		} else {
 			fail(r, engine.ErrInvalid, "operation code %d cannot be part of a batch", sub.Code)
 		}
@@ -39,10 +39,15 @@ func (l *leader) applyBatch(op *engine.Op, res *engine.Result, owner bool) {
 }
 
 // batchable reports whether an operation may be part of a batch. Save
-// and Load act on the store as a whole and take their own time, and a
-// nested batch would only complicate the numbering of writes.
+// and Load act on the store as a whole and take their own time, a nested
+// batch would only complicate the numbering of writes, and a call that
+// may wait would hold up the rest.
 func batchable(c engine.Code) bool {
-	return c != engine.OpBatch && c != engine.OpSave && c != engine.OpLoad
+	switch c {
+	case engine.OpBatch, engine.OpSave, engine.OpLoad, engine.OpCancel, engine.OpWatch:
+		return false
+	}
+	return !blocking(c)
 }
 
 // shedBatch fails the largest results of a batch until the rest are

@@ -313,7 +313,7 @@ func ctlFill(ctx context.Context, db *cyberdb.DB, n int) error {
 	for i := range n {
 		m[strconv.Itoa(i)] = i
 	}
-	if err := a.Update(ctx, m); err != nil {
+	if err := a.SetMany(ctx, m); err != nil {
 		return err
 	}
 	fmt.Println("filled")

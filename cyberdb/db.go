@@ -28,6 +28,7 @@ type DB struct {
 	members  *members
 	clientID uint64
 	seqs     *sequencer
+	tags     atomic.Uint64 // the last tag given to a call that may wait
 	done     chan struct{} // closed by Close
 	wg       sync.WaitGroup
 	cur      atomic.Pointer[roleRef] // the role calls go to; nil while electing or closed

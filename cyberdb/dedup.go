@@ -90,6 +90,17 @@ func (c *clientWrites) finish(seq uint64, res *engine.Result) {
 	}
 }
 
+// abandon ends write seq without a result, so that a retry applies it:
+// a blocking call whose wait was cut short before it took anything.
+func (c *clientWrites) abandon(seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.running, seq)
+	if c.waiting > 0 {
+		c.done.Broadcast()
+	}
+}
+
 // forget drops the results the client has acknowledged.
 func (c *clientWrites) forget(ack uint64) {
 	if ack <= c.ack {

@@ -178,9 +178,9 @@ func (d *Dict) SetDefault(ctx context.Context, key string, def, dst any) (bool, 
 	return res.Found, decodeInto(res.Value, dst)
 }
 
-// Update stores every pair of m, a map with string keys, in one atomic
-// operation.
-func (d *Dict) Update(ctx context.Context, m any) error {
+// SetMany stores every pair of m, a map with string keys, in one atomic
+// operation (Python's dict.update).
+func (d *Dict) SetMany(ctx context.Context, m any) error {
 	op := d.op(engine.OpDictUpdate, "")
 	var err error
 	if op.Keys, op.Values, err = encodeMap(m); err != nil {

@@ -48,7 +48,7 @@ func (m *dictModel) step(ctx context.Context, i, op int, key string, v int64) {
 		m.check(i, "SetDefault", err, [2]any{got, ok}, [2]any{mv, mok})
 	case 7:
 		upd := map[string]int64{key: v, key + "x": v + 1}
-		must(t, m.d.Update(ctx, upd))
+		must(t, m.d.SetMany(ctx, upd))
 		maps.Copy(m.m, upd)
 	case 8:
 		var got int64

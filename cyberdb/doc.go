@@ -27,6 +27,19 @@
 // Redis pipelining it is not atomic: other operations may come between
 // its operations, and a failing one neither stops nor undoes the others.
 //
+// Keys of a dict may expire (Dict.SetTTL, Expire, IncrWithTTL and a
+// table's default, SetDefaultTTL) at absolute deadlines that survive a
+// takeover. Every key has a version (Dict.GetVersion), which Dict.Update
+// uses to change a value optimistically, with the function run in the
+// caller's process. A Txn applies operations on several tables
+// atomically, with checks of values and versions: all of them or none.
+// DB.Watch follows the changes of a table by revision and resumes after
+// a reconnect or a takeover, or fails with CompactedError or
+// ErrRevisionLost rather than skip a change. List.PopWait and MoveWait
+// wait for an element (MoveWait moves it atomically into another list,
+// where it stays if its taker dies), and DB.Lock takes a named lock with a
+// lease and a fencing token, released when its holder's process dies.
+//
 // # Concurrency
 //
 // A DB and its handles are safe for concurrent use by many goroutines.
@@ -80,5 +93,8 @@
 // AllowGIDs name others. Values are compared by their encoding (for
 // List.Remove, Count, Index and Dict.CompareAndSwap), so the integer 1
 // and the float 1.0 differ. A message, and so a value or a whole-table
-// read such as ToMap, is limited to Options.MaxMessageSize (64 MiB).
+// read such as ToMap, is limited to Options.MaxMessageSize (64 MiB). A
+// transaction holds the whole store while it runs. Blocking calls and
+// watches each use a stream of their own: a client may have about a
+// thousand at once.
 package cyberdb

@@ -52,22 +52,39 @@ var (
 	ErrIO = errors.New("cyberdb: I/O error")
 	// ErrInternal reports a failure inside the leader that is a bug.
 	ErrInternal = errors.New("cyberdb: internal error")
+	// ErrConflict is returned by Txn.Commit when a check failed (see
+	// TxnError), and by Update when it gave up retrying.
+	ErrConflict = errors.New("cyberdb: conflict")
+	// ErrCompacted is returned by a watch asked to resume from a revision
+	// older than the history the leader keeps (see CompactedError).
+	ErrCompacted = errors.New("cyberdb: revision compacted")
+	// ErrRevisionLost is returned by a watch asked to resume from a
+	// revision that is not in the store's history: a write that a leader
+	// crash lost before it was durable.
+	ErrRevisionLost = errors.New("cyberdb: revision lost")
+	// ErrNotHeld is returned by Lock.Unlock and Lock.Refresh when the lock
+	// is no longer held with this Lock's token: its lease ran out.
+	ErrNotHeld = errors.New("cyberdb: lock not held")
 )
 
 // sentinels maps the engine's error codes to the public sentinels.
 var sentinels = [...]error{
-	engine.ErrNoTable:     ErrNoTable,
-	engine.ErrTableExists: ErrTableExists,
-	engine.ErrWrongType:   ErrWrongType,
-	engine.ErrIndex:       ErrIndex,
-	engine.ErrNotFound:    ErrNotFound,
-	engine.ErrInvalid:     ErrInvalid,
-	engine.ErrUnsortable:  ErrUnsortable,
-	engine.ErrOverflow:    ErrOverflow,
-	engine.ErrInternal:    ErrInternal,
-	engine.ErrCorrupt:     ErrCorrupt,
-	engine.ErrForeign:     ErrForeign,
-	engine.ErrIO:          ErrIO,
+	engine.ErrNoTable:      ErrNoTable,
+	engine.ErrTableExists:  ErrTableExists,
+	engine.ErrWrongType:    ErrWrongType,
+	engine.ErrIndex:        ErrIndex,
+	engine.ErrNotFound:     ErrNotFound,
+	engine.ErrInvalid:      ErrInvalid,
+	engine.ErrUnsortable:   ErrUnsortable,
+	engine.ErrOverflow:     ErrOverflow,
+	engine.ErrInternal:     ErrInternal,
+	engine.ErrCorrupt:      ErrCorrupt,
+	engine.ErrForeign:      ErrForeign,
+	engine.ErrIO:           ErrIO,
+	engine.ErrConflict:     ErrConflict,
+	engine.ErrCompacted:    ErrCompacted,
+	engine.ErrRevisionLost: ErrRevisionLost,
+	engine.ErrNotHeld:      ErrNotHeld,
 }
 
 // resultError turns a failed Result into an error wrapping its sentinel.

@@ -34,7 +34,7 @@ func (l *leader) HandleMarked(p *ipc.Peer, req []byte, dst []byte) ([]byte, uint
 		fail(res, engine.ErrInvalid, "malformed request: %v", err)
 	default:
 		op.Client = p.ClientID
-		l.apply(op, res, p.Cred.UID == l.uid)
+		l.apply(op, res, caller{owner: p.Cred.UID == l.uid, pid: int64(p.Cred.PID), done: p.Done()})
 	}
 	return l.encodeResult(dst, res, &x.buf), res.LSN
 }
@@ -45,25 +45,40 @@ func (l *leader) Flush(_ *ipc.Peer, mark uint64) error {
 	return l.waitDurable(context.Background(), mark)
 }
 
-// PeerClosed releases what a client process held. It implements
-// ipc.Handler.
+// PeerClosed releases what a client process held: its scan cursors and
+// its locks. It implements ipc.Handler.
 func (l *leader) PeerClosed(p *ipc.Peer) {
 	l.eng.ReleaseCursors(p.ClientID)
+	l.releaseLocks(p.ClientID)
+}
+
+// caller is who applies an operation: this process or a client's.
+type caller struct {
+	owner bool            // a process of the leader's own user
+	pid   int64           // its process id
+	done  <-chan struct{} // closed when it is gone or stops waiting
 }
 
 // apply runs op on the engine, or on the store as a whole for the
 // operations that read or write backup files, which only processes of
 // the leader's own user may ask for, or each operation of a batch.
-func (l *leader) apply(op *engine.Op, res *engine.Result, owner bool) {
+func (l *leader) apply(op *engine.Op, res *engine.Result, from caller) {
 	switch {
+	case blocking(op.Code):
+		op.PID = from.pid
+		l.block(op, res, from.done)
+	case op.Code == engine.OpCancel:
+		l.waits.cancel(op.Client, op.Tag)
+	case op.Code == engine.OpWatch:
+		l.watch(op, res, from.done)
 	case op.Code == engine.OpSave || op.Code == engine.OpLoad:
-		if !owner {
+		if !from.owner {
 			fail(res, engine.ErrInvalid, "only processes of the leader's user may save or load backup files")
 			return
 		}
 		l.applyFile(op, res)
 	case op.Code == engine.OpBatch:
-		l.applyBatch(op, res, owner)
+		l.applyBatch(op, res, from)
 	case readOnly(op) || op.Code == engine.OpCloseCursor:
 		l.eng.Apply(op, res)
 	default:
@@ -82,6 +97,11 @@ func (l *leader) write(op *engine.Op, res *engine.Result) {
 		}
 		defer c.finish(op.Seq, res)
 	}
+	l.change(op, res)
+}
+
+// change applies a write to the engine unless writes are refused.
+func (l *leader) change(op *engine.Op, res *engine.Result) {
 	if err := l.writable(); err != nil {
 		fail(res, engine.ErrIO, "%v", err)
 		return

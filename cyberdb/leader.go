@@ -13,6 +13,7 @@ import (
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/backup"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/journal"
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/watch"
 	"github.com/cyberdb-go/cyberdb/ipc"
 	"github.com/cyberdb-go/cyberdb/transport"
 )
@@ -36,6 +37,9 @@ type leader struct {
 
 	startErr error // why the restore failed, when it did
 
+	waits waits      // the blocking calls under way
+	hub   *watch.Hub // the recent changes of each table, for watches
+
 	// gate is held shared by every write and exclusively while the
 	// tables are replaced (Load, or recovery from a failed commit).
 	gate        sync.RWMutex
@@ -53,6 +57,8 @@ func (db *DB) lead() (*leader, error) {
 		return nil, err
 	}
 	l := &leader{db: db, uid: uint32(os.Geteuid()), files: f, eng: engine.New(db.codec), stop: make(chan struct{}), ready: make(chan struct{})}
+	l.hub = l.newHub()
+	l.eng.SetPublish(l.hub.Publish)
 	if err := l.serve(); err != nil {
 		return nil, err
 	}
@@ -68,11 +74,17 @@ func (db *DB) lead() (*leader, error) {
 	if l.realign {
 		l.backup() // before any new change can reuse the LSNs it replaces
 	}
+	l.eng.SetRevision(l.takeTerm() << termShift)
+	l.releaseOrphans()
 	close(l.ready)
-	l.wg.Add(1)
+	l.wg.Add(2)
 	go func() {
 		defer l.wg.Done()
 		l.backupLoop()
+	}()
+	go func() {
+		defer l.wg.Done()
+		l.expireLoop()
 	}()
 	db.log.Info("cyberdb: leading", "durability", db.opts.Durability, "backup", f.backup, "lsn", last, "restored_in", time.Since(start))
 	return l, nil
@@ -189,7 +201,9 @@ func (l *leader) load(path string) error {
 	}
 	l.gate.Lock()
 	defer l.gate.Unlock()
+	names := l.eng.TableNames()
 	l.eng.RestoreOwned(tables)
+	l.loadedHistory(names, tables)
 	return l.snapshot(l.files.backup)
 }
 
@@ -205,7 +219,13 @@ func (l *leader) do(ctx context.Context, op *engine.Op, res *engine.Result) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.apply(op, res, true)
+	if mayWait(op.Code) && op.Wait >= 0 {
+		op.Wait = waitFor(ctx)
+	}
+	l.apply(op, res, caller{owner: true, pid: int64(os.Getpid()), done: ctx.Done()})
+	if err := canceledError(ctx, res); err != nil {
+		return err
+	}
 	if err := l.waitDurable(ctx, res.LSN); err != nil {
 		*res = engine.Result{}
 		fail(res, engine.ErrIO, "%v", err)

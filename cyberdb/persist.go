@@ -66,6 +66,7 @@ func (l *leader) restoreWith(replay replayFunc) (uint64, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return 0, fmt.Errorf("cyberdb: restore from %s: %w", l.files.backup, err)
 	}
+	l.restoredHistory(tables)
 	l.eng.RestoreOwned(tables)
 	d := newDedup()
 	if len(meta.Clients) > 0 {

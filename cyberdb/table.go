@@ -159,7 +159,9 @@ func readOnly(op *engine.Op) bool {
 		engine.OpDictGet, engine.OpDictHas, engine.OpDictLen, engine.OpDictKeys,
 		engine.OpDictValues, engine.OpDictItems, engine.OpDictScan,
 		engine.OpListGet, engine.OpListSlice, engine.OpListAll, engine.OpListCount,
-		engine.OpListIndex, engine.OpListLen:
+		engine.OpListIndex, engine.OpListLen, engine.OpDictTTL,
+		engine.OpCheckEquals, engine.OpCheckAbsent, engine.OpCheckVersion,
+		engine.OpCancel, engine.OpWatch:
 		return true
 	}
 	return false

@@ -84,9 +84,9 @@ func (t *TypedDict[V]) SetDefault(ctx context.Context, key string, def V) (V, bo
 	return v, ok, err
 }
 
-// Update stores every pair of m in one atomic operation.
-func (t *TypedDict[V]) Update(ctx context.Context, m map[string]V) error {
-	return t.d.Update(ctx, m)
+// SetMany stores every pair of m in one atomic operation.
+func (t *TypedDict[V]) SetMany(ctx context.Context, m map[string]V) error {
+	return t.d.SetMany(ctx, m)
 }
 
 // Pop removes key and returns its value and whether it existed.

@@ -164,6 +164,14 @@ func opFields(f *fields, op *engine.Op) {
 			f.b = opMap(f.b, &op.Ops[i])
 		}
 	}
+	f.int(21, op.TTL)
+	f.uint(22, op.Version)
+	f.int(23, op.Wait)
+	f.uint(24, op.Tag)
+	f.bool(25, op.Prefix)
+	f.int(26, op.Now)
+	f.uint(27, op.Rev)
+	f.int(28, op.PID)
 }
 
 // appendResult appends the encoding of res, or reports false if the
@@ -185,7 +193,7 @@ func resultMap(dst []byte, res *engine.Result) []byte {
 // fastResult reports whether appendResult can encode res and its nested
 // results.
 func fastResult(res *engine.Result) bool {
-	if res.Float != 0 || len(res.Tables) > 0 {
+	if res.Float != 0 || len(res.Tables) > 0 || len(res.Events) > 0 {
 		return false
 	}
 	for i := range res.Results {
@@ -213,6 +221,8 @@ func resultFields(f *fields, res *engine.Result) {
 			f.b = resultMap(f.b, &res.Results[i])
 		}
 	}
+	f.uint(13, res.Version)
+	f.uint(15, res.Rev)
 }
 
 // appendRecord appends the encoding of a log record, or reports false if

@@ -47,7 +47,7 @@ func check(t *testing.T, i int, what string, v any, fast func([]byte) ([]byte, b
 }
 
 func randomOp(r *rand.Rand, depth int) engine.Op {
-	op := engine.Op{Code: engine.Code(r.IntN(50))}
+	op := engine.Op{Code: engine.Code(r.IntN(70))}
 	maybe(r, func() { op.Table = randomText(r) })
 	maybe(r, func() { op.Kind = engine.Kind(r.IntN(3)) })
 	maybe(r, func() { op.Key = randomText(r) })
@@ -64,6 +64,9 @@ func randomOp(r *rand.Rand, depth int) engine.Op {
 	maybe(r, func() { op.Cursor = randomUint(r) })
 	maybe(r, func() { op.Limit = randomInt(r) })
 	maybe(r, func() { op.Client, op.Seq, op.Ack = randomUint(r), randomUint(r), randomUint(r) })
+	maybe(r, func() { op.TTL, op.Wait, op.Now, op.PID = randomInt(r), randomInt(r), randomInt(r), randomInt(r) })
+	maybe(r, func() { op.Version, op.Tag, op.Rev = randomUint(r), randomUint(r), randomUint(r) })
+	maybe(r, func() { op.Prefix = r.IntN(2) == 0 })
 	if depth > 0 && r.IntN(4) == 0 {
 		for range r.IntN(4) {
 			op.Ops = append(op.Ops, randomOp(r, depth-1))
@@ -74,7 +77,8 @@ func randomOp(r *rand.Rand, depth int) engine.Op {
 
 func randomResult(r *rand.Rand, depth int) engine.Result {
 	var res engine.Result
-	maybe(r, func() { res.Err = engine.ErrCode(r.IntN(13)) })
+	maybe(r, func() { res.Err = engine.ErrCode(r.IntN(20)) })
+	maybe(r, func() { res.Version, res.Rev = randomUint(r), randomUint(r) })
 	maybe(r, func() { res.Msg = randomText(r) })
 	maybe(r, func() { res.Found = r.IntN(2) == 0 })
 	maybe(r, func() { res.Value = randomRaw(r) })

@@ -42,18 +42,16 @@ var clientVersion uint16
 // bufPool holds request encoding buffers.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// do encodes op, sends it to the leader and decodes the result.
+// do encodes op, sends it to the leader and decodes the result. A call
+// that may wait goes on a stream of its own.
 func (w *worker) do(ctx context.Context, op *engine.Op, res *engine.Result) error {
+	if mayWait(op.Code) && op.Wait >= 0 {
+		return w.await(ctx, op, res)
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
-	buf.Reset()
-	if b, ok := appendOp(buf.AvailableBuffer(), op); ok {
-		*buf = *bytes.NewBuffer(b) // adopt b: its bytes are in place, its capacity kept
-	} else if err := w.db.codec.MarshalTo(buf, op); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if n := buf.Len(); n > w.db.opts.MaxMessageSize-64 {
-		return fmt.Errorf("%w: request of %d bytes exceeds MaxMessageSize %d", ErrInvalid, n, w.db.opts.MaxMessageSize)
+	if err := w.encode(op, buf); err != nil {
+		return err
 	}
 	x := resultPool.Get().(*resultDecoder)
 	x.codec, x.res = w.db.codec, res
@@ -62,6 +60,20 @@ func (w *worker) do(ctx context.Context, op *engine.Op, res *engine.Result) erro
 	resultPool.Put(x)
 	if err != nil {
 		return replyError(err)
+	}
+	return nil
+}
+
+// encode writes op into buf, checking its size.
+func (w *worker) encode(op *engine.Op, buf *bytes.Buffer) error {
+	buf.Reset()
+	if b, ok := appendOp(buf.AvailableBuffer(), op); ok {
+		*buf = *bytes.NewBuffer(b) // adopt b: its bytes are in place, its capacity kept
+	} else if err := w.db.codec.MarshalTo(buf, op); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if n := buf.Len(); n > w.db.opts.MaxMessageSize-64 {
+		return fmt.Errorf("%w: request of %d bytes exceeds MaxMessageSize %d", ErrInvalid, n, w.db.opts.MaxMessageSize)
 	}
 	return nil
 }
