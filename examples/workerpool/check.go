@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb"
@@ -22,14 +23,16 @@ type report struct {
 	missing    int // jobs without a result
 	wrong      int // results with a wrong value
 	extra      int // results for no job
-	duplicates int // jobs done more than once, as counted by the workers
-	left       int // jobs still in the queue
+	duplicates int // jobs done again: the count of jobs done less the results
+	queued     int // jobs still in the queue
+	inProgress int // jobs still in an in-progress list
 	perWorker  map[int]int
 }
 
 // ok reports whether every job has exactly one correct result.
 func (r *report) ok() bool {
-	return r.missing == 0 && r.wrong == 0 && r.extra == 0 && r.duplicates == 0 && r.left == 0
+	return r.missing == 0 && r.wrong == 0 && r.extra == 0 && r.duplicates == 0 &&
+		r.queued == 0 && r.inProgress == 0
 }
 
 // check compares the stored results with the jobs.
@@ -63,21 +66,44 @@ func readResults(ctx context.Context, db *cyberdb.DB) (map[string]result, error)
 	return cyberdb.DictOf[result](d).ToMap(ctx)
 }
 
-// readCounts reads the duplicates the workers counted and the jobs left.
+// readCounts reads how many jobs were done, which is the number of
+// results unless some were done twice, and how many are left in lists.
 func (r *report) readCounts(ctx context.Context, db *cyberdb.DB) error {
 	stats, err := db.Dict(ctx, statsTable)
 	if err != nil {
 		return err
 	}
-	if _, err := stats.Get(ctx, "duplicates", &r.duplicates); err != nil {
+	var done int
+	if _, err := stats.Get(ctx, doneKey, &done); err != nil {
 		return err
 	}
-	jobs, err := db.List(ctx, jobsTable)
+	r.duplicates = done - r.results
+	if r.queued, err = listLen(ctx, db, jobsTable); err != nil {
+		return err
+	}
+	tables, err := db.Tables(ctx)
 	if err != nil {
 		return err
 	}
-	r.left, err = jobs.Len(ctx)
-	return err
+	for _, t := range tables {
+		if strings.HasPrefix(t.Name, inflightPrefix) {
+			n, err := listLen(ctx, db, t.Name)
+			if err != nil {
+				return err
+			}
+			r.inProgress += n
+		}
+	}
+	return nil
+}
+
+// listLen returns the length of the list name.
+func listLen(ctx context.Context, db *cyberdb.DB, name string) (int, error) {
+	l, err := db.List(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	return l.Len(ctx)
 }
 
 // print writes the summary.
@@ -91,6 +117,6 @@ func (r *report) print(w io.Writer, workers int, elapsed time.Duration) {
 	if !r.ok() {
 		verdict = "FAILED"
 	}
-	fmt.Fprintf(w, "workerpool: %s: %d results, %d missing, %d wrong, %d extra, %d duplicates, %d left in queue\n",
-		verdict, r.results, r.missing, r.wrong, r.extra, r.duplicates, r.left)
+	fmt.Fprintf(w, "workerpool: %s: %d results, %d missing, %d wrong, %d extra, %d duplicates, %d queued, %d in progress\n",
+		verdict, r.results, r.missing, r.wrong, r.extra, r.duplicates, r.queued, r.inProgress)
 }
