@@ -45,11 +45,14 @@ func (l *leader) Flush(_ *ipc.Peer, mark uint64) error {
 	return l.waitDurable(context.Background(), mark)
 }
 
-// PeerClosed releases what a client process held: its scan cursors and
-// its locks. It implements ipc.Handler.
+// PeerClosed releases what a client process held: its scan cursors and,
+// unless the leader is handing over (the client lives on and attaches to
+// the next leader), its locks. It implements ipc.Handler.
 func (l *leader) PeerClosed(p *ipc.Peer) {
 	l.eng.ReleaseCursors(p.ClientID)
-	l.releaseLocks(p.ClientID)
+	if !l.closed.Load() {
+		l.releaseLocks(p.ClientID)
+	}
 }
 
 // caller is who applies an operation: this process or a client's.

@@ -233,7 +233,8 @@ func (l *leader) do(ctx context.Context, op *engine.Op, res *engine.Result) erro
 	return nil
 }
 
-// close stops serving, makes every write durable and releases the lock.
+// close stops serving, releases this process's named locks, makes every
+// write durable and releases the lock of the store.
 // While clients wait to take over, the log is their restore point, so
 // the lock is released as soon as the log is committed; with no one
 // waiting (or no log) a final snapshot compacts the store first.
@@ -245,6 +246,7 @@ func (l *leader) close() error {
 	err := l.srv.Close()
 	close(l.stop)
 	l.wg.Wait()
+	l.releaseLocks(l.db.clientID) // this process's, as a client's when it leaves
 	if !handover {
 		if serr := l.snapshot(l.files.backup); serr != nil {
 			err = errors.Join(err, fmt.Errorf("cyberdb: final snapshot: %w", serr))
