@@ -95,4 +95,3 @@ func canceledError(ctx context.Context, res *engine.Result) error {
 	}
 	return fmt.Errorf("%w: %s", ErrLeaderLost, res.Msg)
 }
-

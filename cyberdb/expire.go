@@ -39,15 +39,30 @@ func (l *leader) expireLoop() {
 func (l *leader) expireDue() int64 {
 	for {
 		ops, next := l.eng.DueExpiries(time.Now(), expireChunk)
-		for i := range ops {
-			var res engine.Result
-			l.change(&ops[i], &res)
-			if res.Err != engine.OK {
-				l.db.log.Warn("cyberdb: removing an expired key failed; it stays hidden", "table", ops[i].Table, "err", res.Msg)
-			}
+		if !l.expire(ops) {
+			return time.Now().Add(expireRetry).UnixNano()
 		}
 		if len(ops) < expireChunk {
 			return next
 		}
 	}
+}
+
+// expireRetry is how long the expirer waits after a removal failed (while
+// writes are refused) before it tries again.
+const expireRetry = 100 * time.Millisecond
+
+// expire applies removals of expired keys and reports whether all
+// succeeded; the keys of those that failed stay hidden until a retry.
+func (l *leader) expire(ops []engine.Op) bool {
+	ok := true
+	for i := range ops {
+		var res engine.Result
+		l.change(&ops[i], &res)
+		if res.Err != engine.OK {
+			l.db.log.Warn("cyberdb: removing an expired key failed; it stays hidden and is retried", "table", ops[i].Table, "err", res.Msg)
+			ok = false
+		}
+	}
+	return ok
 }

@@ -142,7 +142,9 @@ func (db *DB) listen() (net.Listener, error) {
 	return ln, nil
 }
 
-// backupLoop takes the periodic snapshots and forgets idle clients.
+// backupLoop takes the periodic snapshots, forgets idle clients and
+// releases every second the locks of processes that are gone (a holder
+// that died while no session tied it to this leader, as in a takeover).
 func (l *leader) backupLoop() {
 	var snap <-chan time.Time
 	if l.db.opts.BackupInterval > 0 {
@@ -161,6 +163,7 @@ func (l *leader) backupLoop() {
 		case now := <-sweep.C:
 			l.dedup.Load().sweep(now)
 		case <-grown.C:
+			l.releaseOrphans()
 			if l.logGrown() {
 				l.backup()
 			}

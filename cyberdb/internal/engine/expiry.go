@@ -81,9 +81,10 @@ func (t *table) expired(now int64) int {
 func (e *Engine) ExpiryWake() <-chan struct{} { return e.expWake }
 
 // DueExpiries returns up to limit operations removing keys whose deadline
-// has passed at now, and the earliest deadline still pending (0: none).
-// The caller applies the operations as writes; a key rewritten meanwhile
-// is left alone by its operation.
+// has passed at now, and the earliest deadline still pending (0: none),
+// which is among those of the operations returned until they are
+// applied. The caller applies the operations as writes before it calls
+// again; a key rewritten meanwhile is left alone by its operation.
 func (e *Engine) DueExpiries(now time.Time, limit int) ([]Op, int64) {
 	e.txMu.RLock() // no transaction halfway: it could undo what the scan sees
 	defer e.txMu.RUnlock()
@@ -111,10 +112,19 @@ func (e *Engine) DueExpiries(now time.Time, limit int) ([]Op, int64) {
 }
 
 // due appends to ops the removal of the keys of t due at now, up to limit
-// in all, and returns the earliest deadline left in t (0: none).
+// in all, and returns the earliest deadline left in t (0: none). The
+// items of those keys stay in the heap, where Len counts them, until
+// their removal makes them stale; a removal that failed is handed out
+// again by the next call.
 func (t *table) due(now int64, limit int, ops []Op) ([]Op, int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	var taken []deadlineItem
+	defer func() {
+		for _, it := range taken {
+			heap.Push(&t.exps, it)
+		}
+	}()
 	for len(t.exps) > 0 {
 		it := t.exps[0]
 		if !t.current(it) {
@@ -124,7 +134,7 @@ func (t *table) due(now int64, limit int, ops []Op) ([]Op, int64) {
 		if it.at > now || len(ops) >= limit {
 			return ops, it.at
 		}
-		heap.Pop(&t.exps)
+		taken = append(taken, heap.Pop(&t.exps).(deadlineItem))
 		en, _ := t.get(it.key)
 		ops = append(ops, Op{Code: OpDictExpireKey, Table: t.name, Key: it.key, Version: en.Ver})
 	}

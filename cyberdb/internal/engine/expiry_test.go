@@ -514,12 +514,21 @@ func TestExpiry_DueExpiries_Limit(t *testing.T) {
 	if next > clk.now().UnixNano() {
 		t.Fatal("the next deadline of a scan cut by its limit is not due")
 	}
+	if again, _ := e.DueExpiries(clk.now(), 2); fmt.Sprint(dueKeys(t, e, again)) != "[d/k0 d/k1]" {
+		t.Fatal("removals not yet applied are not handed out again")
+	}
+	for i := range ops {
+		ok(t, e, ops[i])
+	}
 	if ops, next := e.DueExpiries(clk.now(), 0); len(ops) != 0 || next != at(3*time.Second) {
 		t.Fatalf("limit 0: %d ops next %d", len(ops), next)
 	}
 	ops, next = e.DueExpiries(clk.now(), 10)
 	if got := dueKeys(t, e, ops); fmt.Sprint(got) != "[d/k2 d/k3 d/k4]" || next != 0 {
 		t.Fatalf("rest: %v next %d, want [d/k2 d/k3 d/k4] and 0", got, next)
+	}
+	for i := range ops {
+		ok(t, e, ops[i])
 	}
 	if ops, next := e.DueExpiries(clk.now(), 10); len(ops) != 0 || next != 0 {
 		t.Fatalf("empty scan: %d ops next %d", len(ops), next)
