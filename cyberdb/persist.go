@@ -66,16 +66,14 @@ func (l *leader) restoreWith(replay replayFunc) (uint64, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return 0, fmt.Errorf("cyberdb: restore from %s: %w", l.files.backup, err)
 	}
-	l.restoredHistory(tables)
+	saved, err := l.loadState(meta.Clients)
+	if err != nil {
+		return 0, corruptState(l.files.backup, err)
+	}
+	l.restoredHistory(tables, saved.History)
 	l.eng.RestoreOwned(tables)
 	d := newDedup()
-	if len(meta.Clients) > 0 {
-		var saved []savedWrites
-		if err := l.db.codec.Unmarshal(meta.Clients, &saved); err != nil {
-			return 0, fmt.Errorf("cyberdb: restore from %s: %w: client table: %v", l.files.backup, ErrCorrupt, err)
-		}
-		d.load(saved)
-	}
+	d.load(saved.Writes)
 	l.dedup.Store(d)
 	l.snapLSN.Store(meta.LSN)
 	if l.files.log == "" {
@@ -200,11 +198,11 @@ func (l *leader) snapshot(path string) error {
 	if err := l.durableCopy(); err != nil {
 		return err
 	}
-	clients, err := l.db.codec.Marshal(l.dedup.Load().save())
+	state, err := l.saveState(tables)
 	if err != nil {
 		return err
 	}
-	meta.Clients = clients
+	meta.Clients = state
 	if err := backup.Write(path, tables, meta); err != nil {
 		return err
 	}

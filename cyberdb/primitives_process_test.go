@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,8 +24,7 @@ import (
 // children (primitives_child_test.go) driven through their standard
 // input, the leader among them killed with SIGKILL. Stores are in Always
 // mode unless a test says otherwise, so that every acknowledged write
-// survives a kill and the tests can assert exact outcomes. Tests of bugs
-// not fixed yet are skipped unless CYBERDB_TEST_BUGS is set.
+// survives a kill and the tests can assert exact outcomes.
 
 // newPrimFleet returns a fleet for a new Always store.
 func newPrimFleet(t *testing.T) *primFleet {
@@ -222,15 +220,6 @@ func primResume(ps ...*proc) {
 
 // primTerm returns the term of a revision or fencing token.
 func primTerm(rev uint64) uint64 { return rev >> 40 }
-
-// primKnownBug skips a test that fails because of the library bug it
-// names, unless CYBERDB_TEST_BUGS is set.
-func primKnownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("CYBERDB_TEST_BUGS") == "" {
-		t.Skip("BUG: " + bug + " (set CYBERDB_TEST_BUGS=1 to run)")
-	}
-}
 
 // primPromptly bounds how long a lock of a dead process may stay held (its
 // lease is a minute).
@@ -771,7 +760,6 @@ func TestPrimProc_WatchAcrossTakeover(t *testing.T) {
 // go on and see each of them (a takeover only delays a watch), not fail
 // with ErrCompacted.
 func TestPrimProc_WatchBehindSnapshotAcrossTakeover(t *testing.T) {
-	primKnownBug(t, "(or a limitation to document) the next leader's watch history starts at the last snapshot: a watch behind it fails with ErrCompacted")
 	f := newPrimFleetConf(t, storeConf{Durability: cyberdb.Always, BackupInterval: 20 * time.Millisecond})
 	w := f.startPrimLeader(0)
 	f.send(w, "ensuredict w")

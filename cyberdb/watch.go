@@ -13,8 +13,9 @@ import (
 
 // A watch follows the changes of one table. Every write gets a revision,
 // and a watch resumes after the last one it saw: after a reconnect and
-// after a takeover (the new leader rebuilds the history from the log), so
-// it never skips a change silently. The leader keeps a bounded history
+// after a takeover (the new leader starts from the end of the history a
+// snapshot keeps and the log's changes since), so it never skips a change
+// silently. The leader keeps a bounded history
 // per table; a watch that falls further behind gets a *CompactedError,
 // and one that saw a change a crashed leader lost before it was durable
 // (possible only in the Interval and Snapshot modes, where such writes
@@ -153,19 +154,6 @@ func (l *leader) newHub() *watch.Hub {
 		}
 	}
 	return watch.New(o)
-}
-
-// restoredHistory starts the history of each restored table at its
-// revision, and that of every other table at the start; replaying the
-// log then adds the changes after them. A reload after a failed commit
-// thus forgets the changes it undoes, and a watch that saw them is told.
-func (l *leader) restoredHistory(tables []engine.TableData) {
-	for _, name := range l.hub.Names() {
-		l.hub.Reset(name, 1)
-	}
-	for i := range tables {
-		l.hub.Reset(tables[i].Name, max(tables[i].Rev, 1))
-	}
 }
 
 // loadedHistory restarts, after a Load, the history of every table that
