@@ -23,19 +23,24 @@ const cancelGrace = 5 * time.Second
 // mayWait reports whether calls of code c may wait on the leader.
 func mayWait(c engine.Code) bool { return blocking(c) || c == engine.OpWatch }
 
-// waitFor returns how long a call under ctx may wait, in nanoseconds.
-func waitFor(ctx context.Context) int64 {
+// waitBound returns how long a call under ctx may wait, in nanoseconds:
+// until ctx's deadline, and at most wait when it is positive.
+func waitBound(ctx context.Context, wait int64) int64 {
+	left := int64(math.MaxInt64)
 	if d, ok := ctx.Deadline(); ok {
-		return max(int64(time.Until(d)), 0)
+		left = max(int64(time.Until(d)), 0)
 	}
-	return math.MaxInt64
+	if wait > 0 {
+		return min(wait, left)
+	}
+	return left
 }
 
 // await sends a call that may wait on a dedicated stream and reads its
 // answer, canceling it on the leader if ctx ends first.
 func (w *worker) await(ctx context.Context, op *engine.Op, res *engine.Result) error {
 	op.Tag = w.db.tags.Add(1)
-	op.Wait = waitFor(ctx)
+	op.Wait = waitBound(ctx, op.Wait)
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf)
 	if err := w.encode(op, buf); err != nil {

@@ -223,7 +223,7 @@ func (l *leader) do(ctx context.Context, op *engine.Op, res *engine.Result) erro
 		return err
 	}
 	if mayWait(op.Code) && op.Wait >= 0 {
-		op.Wait = waitFor(ctx)
+		op.Wait = waitBound(ctx, op.Wait)
 	}
 	l.apply(op, res, caller{owner: true, pid: int64(os.Getpid()), done: ctx.Done()})
 	if err := canceledError(ctx, res); err != nil {

@@ -28,8 +28,10 @@ func (e Side) check() error {
 // dst (which may be nil), waiting for one while the list is empty, until
 // ctx ends. An element is taken by one caller only; callers waiting on
 // the same list are served in no particular order. If ctx ends just as an
-// element is taken, PopWait returns it rather than losing it. For work
-// that must survive the death of its taker, use MoveWait.
+// element is taken, PopWait returns it rather than losing it; an element
+// that does not decode into dst is taken all the same, and the decoding
+// error returned. For work that must survive the death of its taker, use
+// MoveWait.
 func (l *List) PopWait(ctx context.Context, from Side, dst any) error {
 	if err := from.check(); err != nil {
 		return err

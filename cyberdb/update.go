@@ -31,9 +31,11 @@ const maxUpdateTries = 1000
 // reads the value and its version, calls fn, and stores the result only
 // if the version is still the same, else starts again. fn runs in this
 // process, may run several times and should have no side effects; an
-// error from it ends Update with that error and changes nothing. Update
-// returns the version it stored, or an error wrapping ErrConflict after
-// many rounds lost to other writers.
+// error from it ends Update with that error and changes nothing. The
+// value is stored as Set stores it: a deadline the key had is not kept
+// (the dict's default TTL applies). Update returns the version it stored,
+// or an error wrapping ErrConflict after many rounds lost to other
+// writers.
 func (d *Dict) Update(ctx context.Context, key string, fn func(old Value, found bool) (any, error)) (uint64, error) {
 	for range maxUpdateTries {
 		var old Value

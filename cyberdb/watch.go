@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
@@ -81,8 +82,12 @@ func (e *CompactedError) Error() string {
 func (e *CompactedError) Is(target error) bool { return target == ErrCompacted }
 
 // watchPoll bounds each wait of a watch on the leader, so that a watch
-// whose caller went away costs the leader little.
-const watchPoll = time.Minute
+// whose caller went away costs the leader little; watchGrace is how much
+// longer the client waits for the answer.
+const (
+	watchPoll  = time.Minute
+	watchGrace = 10 * time.Second
+)
 
 // Watch returns the changes of the table named table as they happen, in
 // revision order, until ctx ends or an error: the iteration then yields
@@ -96,6 +101,10 @@ func (db *DB) Watch(ctx context.Context, table string, opts *WatchOptions) iter.
 	return func(yield func(Event, error) bool) {
 		from := o.From
 		for {
+			if err := ctx.Err(); err != nil {
+				yield(Event{}, fmt.Errorf("cyberdb: watch of %q: %w", table, err))
+				return
+			}
 			evs, next, err := db.watchOnce(ctx, table, &o, from)
 			if err != nil {
 				yield(Event{}, err)
@@ -111,11 +120,16 @@ func (db *DB) Watch(ctx context.Context, table string, opts *WatchOptions) iter.
 	}
 }
 
-// watchOnce asks the leader for the changes after from.
+// watchOnce asks the leader for the changes after from. From 0 (now) it
+// only asks where now is, without waiting, so that every later poll,
+// even one cut short, resumes from a position.
 func (db *DB) watchOnce(ctx context.Context, table string, o *WatchOptions, from uint64) ([]engine.Event, uint64, error) {
-	wctx, cancel := context.WithTimeout(ctx, watchPoll)
+	wctx, cancel := context.WithTimeout(ctx, watchPoll+watchGrace)
 	defer cancel()
-	op := engine.Op{Code: engine.OpWatch, Table: table, Key: o.Key, Prefix: o.Prefix, Version: from}
+	op := engine.Op{Code: engine.OpWatch, Table: table, Key: o.Key, Prefix: o.Prefix, Version: from, Wait: int64(watchPoll)}
+	if from == 0 {
+		op.Wait = -1
+	}
 	var res engine.Result
 	err := db.do(wctx, &op, &res)
 	switch {
@@ -172,7 +186,7 @@ func (l *leader) loadedHistory(before []string, tables []engine.TableData) {
 // watch serves OpWatch: the changes after op.Version, waiting up to
 // op.Wait for one, until the caller goes, cancels or the leader closes.
 func (l *leader) watch(op *engine.Op, res *engine.Result, done <-chan struct{}) {
-	if op.Version == 0 && !l.tableExists(op.Table, res) {
+	if !l.watchable(op, res) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -194,8 +208,18 @@ func (l *leader) watch(op *engine.Op, res *engine.Result, done <-chan struct{}) 
 	l.watchResult(b, err, res)
 }
 
+// watchable reports whether op may watch its table, recording why not in
+// res: a watch from now needs the table, and one from a revision its
+// history (which outlives a drop).
+func (l *leader) watchable(op *engine.Op, res *engine.Result) bool {
+	if op.Version != 0 && l.hub.Known(op.Table) && !strings.HasPrefix(op.Table, engine.ReservedPrefix) {
+		return true
+	}
+	return l.tableExists(op.Table, res)
+}
+
 // tableExists reports whether a table named name exists, recording
-// ErrNoTable in res when not: a watch starts from a table's revision.
+// ErrNoTable in res when not.
 func (l *leader) tableExists(name string, res *engine.Result) bool {
 	for _, kind := range []engine.Kind{engine.KindDict, engine.KindList} {
 		var r engine.Result

@@ -61,12 +61,17 @@ func (t *table) current(it deadlineItem) bool {
 // which are still there; it visits only the heap items due by now.
 func (t *table) expired(now int64) int {
 	n := 0
+	var seen map[string]bool // a key may have two items with the same deadline
 	var visit func(i int)
 	visit = func(i int) {
 		if i >= len(t.exps) || t.exps[i].at > now {
 			return
 		}
-		if t.current(t.exps[i]) {
+		if it := t.exps[i]; t.current(it) && !seen[it.key] {
+			if seen == nil {
+				seen = make(map[string]bool)
+			}
+			seen[it.key] = true
 			n++
 		}
 		visit(2*i + 1)

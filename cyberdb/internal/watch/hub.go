@@ -123,3 +123,10 @@ func (h *Hub) Names() []string {
 	}
 	return names
 }
+
+// Known reports whether the hub holds a history of table.
+func (h *Hub) Known(table string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.tables[table] != nil
+}
