@@ -7,6 +7,7 @@
 //	go run ./bench -suite ops -full -count 3    # the full matrix, medians of 3
 //	go run ./bench -suite durability -writers 1,64 -duration 5s
 //	go run ./bench -suite takeover -rounds 20 -takeover-keys 100000
+//	go run ./bench -suite primitives -prim-clients 1,64
 //	go run ./bench -gobench-output new.txt      # then: benchstat old.txt new.txt
 //
 // Suites: ops (get, set, incr, list and mixed throughput from client
@@ -15,8 +16,10 @@
 // (durable write throughput for each Durability mode, next to Redis with
 // appendfsync always and everysec), takeover (the time from SIGKILL of
 // the leader to the first successful call on a surviving process), memory
-// (bytes per key, next to Redis) and snapshot (Save time and the pauses
-// it causes). Without redis-server on PATH the Redis rows are skipped.
+// (bytes per key, next to Redis), snapshot (Save time and the pauses it
+// causes) and primitives (TTL writes, transactions, a blocking queue,
+// watches and locks, each next to its Redis equivalent). Without
+// redis-server on PATH the Redis rows are skipped.
 // The same binary re-executes itself as the leader, client and server
 // processes; they report back as JSON lines on stdout.
 package main
@@ -70,6 +73,7 @@ type config struct {
 
 	ops   opsConfig
 	large largeConfig
+	prim  primConfig
 }
 
 // suite is one named benchmark the command can run.
@@ -86,6 +90,7 @@ var suites = []suite{
 	{"takeover", "SIGKILL of the leader to the first successful call on a survivor", runTakeover},
 	{"memory", "bytes per key of a large dict vs Redis", runMemory},
 	{"snapshot", "Save time of a large dict and the pauses it causes", runSnapshot},
+	{"primitives", "TTL writes, transactions, blocking queue, watches and locks vs their Redis equivalents", runPrimitives},
 }
 
 func main() {
@@ -111,9 +116,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.gobench, "gobench-output", "", "also write testing.B-format lines to this file (- for stdout), for benchstat")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write CPU profiles of the leader and client processes to files with this prefix")
 	fs.StringVar(&c.redisServer, "redis-server", "redis-server", "redis-server binary (looked up on PATH); off skips Redis")
-	fs.IntVar(&c.count, "count", 1, "ops and durability suites: runs of each cell, interleaved across targets; the tables show medians")
-	fs.IntVar(&c.keys, "keys", 100_000, "ops and durability suites: key space, preloaded")
-	finish := []func() error{c.durabilityFlags(fs), c.takeoverFlags(fs), c.ops.flags(fs), c.large.flags(fs)}
+	fs.IntVar(&c.count, "count", 1, "ops, durability and primitives suites: runs of each cell, interleaved across targets; the tables show medians")
+	fs.IntVar(&c.keys, "keys", 100_000, "ops, durability and primitives suites: key space (preloaded by ops and durability)")
+	finish := []func() error{c.durabilityFlags(fs), c.takeoverFlags(fs), c.ops.flags(fs), c.large.flags(fs), c.prim.flags(fs)}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -190,7 +195,7 @@ func (c *config) validate() error {
 			return err
 		}
 	}
-	return errors.Join(c.ops.validate(), c.large.validate())
+	return errors.Join(c.ops.validate(), c.large.validate(), c.prim.validate())
 }
 
 // suiteNames lists the suites for the usage text.

@@ -11,7 +11,7 @@ func TestParseFlags_Defaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(c.suites, []string{"ops", "durability", "takeover", "memory", "snapshot"}) {
+	if !slices.Equal(c.suites, []string{"ops", "durability", "takeover", "memory", "snapshot", "primitives"}) {
 		t.Errorf("suites = %v", c.suites)
 	}
 	if c.ops.explicit || len(c.ops.matrix()) != len(defaultMatrix()) {

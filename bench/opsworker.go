@@ -66,13 +66,15 @@ type dropMsg struct {
 }
 
 // serveCommand runs the commands every ops process understands: ops,
-// preload, drop and memstats.
+// preload, drop and memstats, and the primitives suite's prim.
 func serveCommand(l *link, t any, cmd envelope) error {
 	switch cmd.Kind {
 	case "ops":
 		return serveOps(l, t, cmd)
 	case "preload", "drop":
 		return serveLoad(l, t, cmd)
+	case "prim":
+		return servePrim(l, t, cmd)
 	case "memstats":
 		m, err := readMem()
 		if err != nil {
