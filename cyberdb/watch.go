@@ -221,13 +221,9 @@ func (l *leader) watchable(op *engine.Op, res *engine.Result) bool {
 // tableExists reports whether a table named name exists, recording
 // ErrNoTable in res when not.
 func (l *leader) tableExists(name string, res *engine.Result) bool {
-	for _, kind := range []engine.Kind{engine.KindDict, engine.KindList} {
-		var r engine.Result
-		l.eng.Apply(&engine.Op{Code: engine.OpOpenTable, Table: name, Kind: kind}, &r)
-		if r.Err != engine.ErrWrongType {
-			*res = r
-			return r.Err == engine.OK
-		}
+	if strings.HasPrefix(name, engine.ReservedPrefix) || !l.eng.Exists(name) {
+		fail(res, engine.ErrNoTable, "table %q does not exist", name)
+		return false
 	}
 	return true
 }

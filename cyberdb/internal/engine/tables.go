@@ -107,6 +107,13 @@ func (e *Engine) openTable(op *Op, res *Result) {
 	e.lookup(op, op.Kind, res)
 }
 
+// Exists reports whether a table named name exists.
+func (e *Engine) Exists(name string) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.tables[name] != nil
+}
+
 // TableNames returns the names of every table, the engine's own included.
 func (e *Engine) TableNames() []string {
 	e.mu.RLock()
