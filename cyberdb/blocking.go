@@ -96,8 +96,13 @@ type waits struct {
 	canceled map[waitKey]time.Time     // cancellations that came first
 }
 
-// earlyCancel is how long a cancellation that overtook its call is kept.
-const earlyCancel = time.Minute
+// earlyCancel is how long a cancellation that overtook its call is kept,
+// and maxEarlyCancels how many are kept at most, so that a client sending
+// cancellations of calls it never makes cannot grow the leader's memory.
+const (
+	earlyCancel     = time.Minute
+	maxEarlyCancels = 1 << 16
+)
 
 // add registers a call and returns the channel its cancellation closes
 // (nil for an untagged call, which cannot be canceled).
@@ -149,7 +154,9 @@ func (w *waits) cancel(client, tag uint64) {
 	if w.canceled == nil {
 		w.canceled = make(map[waitKey]time.Time)
 	}
-	w.canceled[k] = now
+	if len(w.canceled) < maxEarlyCancels {
+		w.canceled[k] = now
+	}
 }
 
 // releaseLocks releases the locks a client held when its process leaves.
