@@ -94,6 +94,7 @@ type waits struct {
 	mu       sync.Mutex                // protects the maps
 	calls    map[waitKey]chan struct{} // closed to cancel
 	canceled map[waitKey]time.Time     // cancellations that came first
+	pruned   time.Time                 // when canceled was last pruned
 }
 
 // earlyCancel is how long a cancellation that overtook its call is kept,
@@ -146,9 +147,12 @@ func (w *waits) cancel(client, tag uint64) {
 		return
 	}
 	now := time.Now()
-	for old, at := range w.canceled {
-		if now.Sub(at) > earlyCancel {
-			delete(w.canceled, old)
+	if now.Sub(w.pruned) > time.Second {
+		w.pruned = now
+		for old, at := range w.canceled {
+			if now.Sub(at) > earlyCancel {
+				delete(w.canceled, old)
+			}
 		}
 	}
 	if w.canceled == nil {
