@@ -91,7 +91,7 @@ type waitKey struct{ client, tag uint64 }
 // A cancellation may overtake its call (they travel on different
 // streams): it is remembered for a while.
 type waits struct {
-	mu       sync.Mutex                // protects the maps
+	mu       sync.Mutex                // protects the fields below
 	calls    map[waitKey]chan struct{} // closed to cancel
 	canceled map[waitKey]time.Time     // cancellations that came first
 	pruned   time.Time                 // when canceled was last pruned
