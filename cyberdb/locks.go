@@ -36,8 +36,8 @@ func (db *DB) TryLock(ctx context.Context, name string, lease time.Duration) (*L
 // Lock takes the lock name for lease, waiting while another holder has it
 // until ctx ends. Waiters are served in no particular order.
 func (db *DB) Lock(ctx context.Context, name string, lease time.Duration) (*Lock, error) {
-	for {
-		l, err := db.acquire(ctx, name, lease, 0)
+	for wait := int64(-1); ; wait = 0 { // the first try does not wait: no stream of its own
+		l, err := db.acquire(ctx, name, lease, wait)
 		if !errors.Is(err, ErrLocked) {
 			return l, err
 		}
