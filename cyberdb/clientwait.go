@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
+	"github.com/cyberdb-go/cyberdb/ipc"
 )
 
 // A call that may wait on the leader (a blocking pop or move, a lock, a
@@ -69,13 +70,8 @@ func (w *worker) await(ctx context.Context, op *engine.Op, res *engine.Result) e
 	return canceledError(ctx, res)
 }
 
-// dedicated is the part of ipc.Dedicated that lastAnswer uses.
-type dedicated interface {
-	Recv(ctx context.Context) ([]byte, error)
-}
-
 // lastAnswer cancels the call tagged tag and reads the leader's answer.
-func (w *worker) lastAnswer(d dedicated, tag uint64) ([]byte, error) {
+func (w *worker) lastAnswer(d *ipc.Dedicated, tag uint64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
 	defer cancel()
 	x := getExchange()

@@ -80,7 +80,8 @@ func pushEnd(t *table, end int64, v []byte) {
 }
 
 // writeTwo write-locks the lists op.Table and op.Field (the same table
-// when they are equal), in name order, and begins a write to both.
+// when they are equal), in name order, and begins a write to both. A move
+// is never part of a transaction (see inTxn).
 func (e *Engine) writeTwo(op *Op, res *Result) (src, dst *table) {
 	for {
 		a := e.lookup(op, KindList, res)
@@ -93,12 +94,7 @@ func (e *Engine) writeTwo(op *Op, res *Result) (src, dst *table) {
 		}
 		if lockPair(a, b) {
 			e.begin(a, op)
-			if b != a {
-				b.cur, b.now = a.cur, a.now
-				if e.tx != nil {
-					e.tx.touch(b)
-				}
-			}
+			b.cur, b.now = a.cur, a.now
 			return a, b
 		}
 	}
@@ -134,8 +130,6 @@ func (e *Engine) finishTwo(src, dst *table, op *Op, res *Result) {
 	if res.Found {
 		e.record(src, Event{Type: EventList, Code: OpListPop, Value: res.Value})
 		e.record(dst, Event{Type: EventList, Code: OpListMove, Value: res.Value})
-	}
-	if res.Found && e.tx == nil {
 		e.logged(&src.lsn, op, res)
 		dst.lsn = src.lsn
 		e.changed(src, res.LSN)
