@@ -7,7 +7,8 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/durable"
 )
 
 // Each leader takes a term, one above the highest before it, and makes it
@@ -56,39 +57,9 @@ func readTerm(path string) (uint64, error) {
 // castagnoli is the CRC-32C table.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// writeTerm stores term at path durably: a new file synced, renamed into
-// place and its directory synced.
+// writeTerm stores term at path durably.
 func writeTerm(path string, term uint64) error {
 	b := binary.BigEndian.AppendUint64(nil, term)
 	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes the entries of directory dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.WriteFile(path, b, 0o600)
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/durable"
 )
 
 // Write stores tables and meta in a backup file at path, replacing any previous one
@@ -56,7 +58,10 @@ func write(path string, tables []engine.TableData, meta Meta) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close: %w", err)
 	}
-	return syncDir(filepath.Dir(path))
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
 }
 
 // sortTables returns pointers to tables in name order after checking
@@ -117,22 +122,6 @@ func openLocked(name string, flag int) (*os.File, error) {
 func syncFile(f *os.File) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("sync: %w", err)
-	}
-	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
 	}
 	return nil
 }

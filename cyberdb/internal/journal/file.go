@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/durable"
 )
 
 // logFile is the open, locked file of a journal. Its methods must be
@@ -85,7 +87,7 @@ func (lf *logFile) create() error {
 	if err := lf.f.Sync(); err != nil {
 		return err
 	}
-	return syncDir(lf.path)
+	return durable.SyncDir(filepath.Dir(lf.path))
 }
 
 // scan walks the records of a file of size bytes and positions end after
@@ -156,19 +158,6 @@ func (lf *logFile) syncData() error {
 		return &os.PathError{Op: "fdatasync", Path: lf.path, Err: err}
 	}
 	return nil
-}
-
-// syncDir makes the directory entry of path durable.
-func syncDir(path string) error {
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // close closes the file, which releases its lock. Every commit is durable

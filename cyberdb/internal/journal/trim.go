@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/durable"
 )
 
 // trimCopyMax is how many bytes of records Trim copies to drop any number
@@ -69,7 +72,7 @@ func (lf *logFile) copyTail(off int64) (nf *os.File, err error) {
 	}
 	renamed = true
 	if !lf.noSync {
-		err = syncDir(lf.path)
+		err = durable.SyncDir(filepath.Dir(lf.path))
 	}
 	return f, err
 }
