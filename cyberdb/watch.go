@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
@@ -212,20 +211,11 @@ func (l *leader) watch(op *engine.Op, res *engine.Result, done <-chan struct{}) 
 // res: a watch from now needs the table, and one from a revision its
 // history (which outlives a drop).
 func (l *leader) watchable(op *engine.Op, res *engine.Result) bool {
-	if op.Version != 0 && l.hub.Known(op.Table) && !strings.HasPrefix(op.Table, engine.ReservedPrefix) {
+	if l.eng.Visible(op.Table) || op.Version != 0 && l.hub.Known(op.Table) && !l.eng.Exists(op.Table) {
 		return true
 	}
-	return l.tableExists(op.Table, res)
-}
-
-// tableExists reports whether a table named name exists, recording
-// ErrNoTable in res when not.
-func (l *leader) tableExists(name string, res *engine.Result) bool {
-	if strings.HasPrefix(name, engine.ReservedPrefix) || !l.eng.Exists(name) {
-		fail(res, engine.ErrNoTable, "table %q does not exist", name)
-		return false
-	}
-	return true
+	fail(res, engine.ErrNoTable, "table %q does not exist", op.Table)
+	return false
 }
 
 // watchResult fills res with a Read's outcome.

@@ -160,3 +160,7 @@ func usable(name string, res *Result) bool {
 
 // reserved reports whether name is one of the engine's tables.
 func reserved(name string) bool { return strings.HasPrefix(name, ReservedPrefix) }
+
+// Visible reports whether a table named name exists and is not one of
+// the engine's own.
+func (e *Engine) Visible(name string) bool { return !reserved(name) && e.Exists(name) }
