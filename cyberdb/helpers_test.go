@@ -81,3 +81,26 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// outcome waits for what a call running in another goroutine sends on ch.
+func outcome[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(takeWait):
+		t.Fatalf("the call did not return within %v", takeWait)
+	}
+	panic("unreachable")
+}
+
+// notYet checks that a call that should be waiting has not returned,
+// giving it a moment to do so wrongly: an absence cannot be polled for.
+func notYet[T any](t *testing.T, ch <-chan T) {
+	t.Helper()
+	select {
+	case r := <-ch:
+		t.Fatalf("a call that should wait returned %+v", r)
+	case <-time.After(50 * time.Millisecond):
+	}
+}

@@ -34,28 +34,6 @@ func lockAsync(ctx context.Context, db *cyberdb.DB, name string, lease time.Dura
 	return ch
 }
 
-// lockOutcome waits for the outcome of lockAsync.
-func lockOutcome(t *testing.T, ch <-chan lockResult) lockResult {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(takeWait):
-		t.Fatalf("Lock did not return within %v", takeWait)
-	}
-	panic("unreachable")
-}
-
-// lockPending checks that lockAsync has not returned yet.
-func lockPending(t *testing.T, ch <-chan lockResult) {
-	t.Helper()
-	select {
-	case r := <-ch:
-		t.Fatalf("Lock of a held lock returned %v, %v", r.l, r.err)
-	case <-time.After(50 * time.Millisecond):
-	}
-}
-
 // wantLocked checks that TryLock of name fails with ErrLocked.
 func wantLocked(t *testing.T, db *cyberdb.DB, name string) {
 	t.Helper()
@@ -124,9 +102,9 @@ func TestLock_WaitsForUnlock(t *testing.T) {
 			held, err := db.TryLock(ctx, "m", longLease)
 			must(t, err)
 			ch := lockAsync(ctx, waiter, "m", longLease)
-			lockPending(t, ch)
+			notYet(t, ch)
 			must(t, held.Unlock(ctx))
-			r := lockOutcome(t, ch)
+			r := outcome(t, ch)
 			if r.err != nil {
 				t.Fatalf("Lock after Unlock: %v", r.err)
 			}
@@ -186,7 +164,7 @@ func TestLock_WaitsForLeaseToRunOut(t *testing.T) {
 		held, err := peer.TryLock(ctx, "m", 2*shortTTL)
 		must(t, err)
 		start := time.Now()
-		r := lockOutcome(t, lockAsync(ctx, db, "m", longLease))
+		r := outcome(t, lockAsync(ctx, db, "m", longLease))
 		if r.err != nil {
 			t.Fatalf("Lock waiting for a lease to run out: %v", r.err)
 		}
@@ -316,9 +294,9 @@ func TestLock_ContextEnds(t *testing.T) {
 		// Canceling a waiting Lock ends it.
 		cctx, cancel2 := context.WithCancel(ctx)
 		ch := lockAsync(cctx, db, "m", longLease)
-		lockPending(t, ch)
+		notYet(t, ch)
 		cancel2()
-		if r := lockOutcome(t, ch); !errors.Is(r.err, context.Canceled) {
+		if r := outcome(t, ch); !errors.Is(r.err, context.Canceled) {
 			t.Fatalf("canceled Lock = %v, %v; want context.Canceled", r.l, r.err)
 		}
 		must(t, l3.Unlock(ctx))
@@ -366,9 +344,9 @@ func TestLock_WaiterWakesWhenHolderCloses(t *testing.T) {
 		_, err := holder.TryLock(ctx, "m", longLease)
 		must(t, err)
 		ch := lockAsync(ctx, db, "m", longLease)
-		lockPending(t, ch)
+		notYet(t, ch)
 		must(t, holder.Close())
-		if r := lockOutcome(t, ch); r.err != nil {
+		if r := outcome(t, ch); r.err != nil {
 			t.Fatalf("Lock waiting on a holder that closed: %v", r.err)
 		}
 	})
@@ -490,9 +468,9 @@ func TestLock_WaiterEndsWhenDBCloses(t *testing.T) {
 		_, err := peer.TryLock(ctx, "m", longLease)
 		must(t, err)
 		ch := lockAsync(ctx, db, "m", longLease)
-		lockPending(t, ch)
+		notYet(t, ch)
 		must(t, db.Close())
-		if r := lockOutcome(t, ch); !errors.Is(r.err, cyberdb.ErrClosed) {
+		if r := outcome(t, ch); !errors.Is(r.err, cyberdb.ErrClosed) {
 			t.Fatalf("Lock waiting when its DB closes = %v, %v; want ErrClosed", r.l, r.err)
 		}
 	})

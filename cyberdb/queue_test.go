@@ -51,29 +51,6 @@ func popAsync(ctx context.Context, l *cyberdb.List, from cyberdb.Side) <-chan ta
 	return ch
 }
 
-// result waits for the outcome of a blocking take.
-func result(t *testing.T, ch <-chan taken) taken {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(takeWait):
-		t.Fatalf("blocked call did not return within %v", takeWait)
-	}
-	panic("unreachable")
-}
-
-// stillBlocked checks that a blocking take has not returned yet, giving
-// it a moment to do so wrongly.
-func stillBlocked(t *testing.T, ch <-chan taken) {
-	t.Helper()
-	select {
-	case r := <-ch:
-		t.Fatalf("blocking call returned %q, %v before anything was there", r.v, r.err)
-	case <-time.After(50 * time.Millisecond):
-	}
-}
-
 func TestQueue_PopWait_WaitsForAppend(t *testing.T) {
 	inBothRoles(t, func(t *testing.T, db *cyberdb.DB) {
 		ctx := testCtx(t)
@@ -81,9 +58,9 @@ func TestQueue_PopWait_WaitsForAppend(t *testing.T) {
 		must(t, err)
 		for _, from := range []cyberdb.Side{cyberdb.Front, cyberdb.Back} {
 			ch := popAsync(ctx, l, from)
-			stillBlocked(t, ch)
+			notYet(t, ch)
 			must(t, l.Append(ctx, "job"))
-			if r := result(t, ch); r.err != nil || r.v != "job" {
+			if r := outcome(t, ch); r.err != nil || r.v != "job" {
 				t.Fatalf("PopWait(%d) = %q, %v; want job", from, r.v, r.err)
 			}
 			if n := listLen(t, l); n != 0 {
@@ -95,9 +72,9 @@ func TestQueue_PopWait_WaitsForAppend(t *testing.T) {
 		pl, err := peer.List(ctx, "q")
 		must(t, err)
 		ch := popAsync(ctx, l, cyberdb.Front)
-		stillBlocked(t, ch)
+		notYet(t, ch)
 		must(t, pl.Extend(ctx, []string{"a", "b"}))
-		if r := result(t, ch); r.err != nil || r.v != "a" {
+		if r := outcome(t, ch); r.err != nil || r.v != "a" {
 			t.Fatalf("PopWait = %q, %v; want a", r.v, r.err)
 		}
 		if got := listOf(t, l); !slices.Equal(got, []string{"b"}) {
@@ -175,10 +152,10 @@ func TestQueue_PopWait_CancelWhileWaiting(t *testing.T) {
 		must(t, err)
 		cctx, cancel := context.WithCancel(ctx)
 		ch := popAsync(cctx, l, cyberdb.Front)
-		stillBlocked(t, ch)
+		notYet(t, ch)
 		start := time.Now()
 		cancel()
-		r := result(t, ch)
+		r := outcome(t, ch)
 		if !errors.Is(r.err, context.Canceled) {
 			t.Fatalf("canceled PopWait = %q, %v; want context.Canceled", r.v, r.err)
 		}
@@ -301,7 +278,7 @@ func TestQueue_PopWait_CancelRaceLosesNothing(t *testing.T) {
 			})
 			time.Sleep(cancelDelay)
 			cancel()
-			res := result(t, ch)
+			res := outcome(t, ch)
 			wg.Wait()
 			switch {
 			case res.err == nil:
@@ -347,9 +324,9 @@ func TestQueue_MoveWait_IntoInProgress(t *testing.T) {
 			err := jobs.MoveWait(ctx, busy, cyberdb.Front, cyberdb.Back, &s)
 			ch <- taken{s, err}
 		}()
-		stillBlocked(t, ch)
+		notYet(t, ch)
 		must(t, jobs.Extend(ctx, []string{"j1", "j2"}))
-		if r := result(t, ch); r.err != nil || r.v != "j1" {
+		if r := outcome(t, ch); r.err != nil || r.v != "j1" {
 			t.Fatalf("MoveWait = %q, %v; want j1", r.v, r.err)
 		}
 		if got := listOf(t, jobs); !slices.Equal(got, []string{"j2"}) {
@@ -435,7 +412,7 @@ func TestQueue_MoveWait_CancelRace(t *testing.T) {
 			})
 			time.Sleep(cancelDelay)
 			cancel()
-			res := result(t, ch)
+			res := outcome(t, ch)
 			wg.Wait()
 			inJobs, inBusy := listLen(t, jobs), listLen(t, busy)
 			// Moved exactly when MoveWait says so.
@@ -558,9 +535,9 @@ func TestQueue_PopWait_TableDroppedWhileWaiting(t *testing.T) {
 		l, err := db.CreateList(ctx, "q")
 		must(t, err)
 		ch := popAsync(ctx, l, cyberdb.Front)
-		stillBlocked(t, ch)
+		notYet(t, ch)
 		must(t, db.DropTable(ctx, "q"))
-		if r := result(t, ch); !errors.Is(r.err, cyberdb.ErrNoTable) {
+		if r := outcome(t, ch); !errors.Is(r.err, cyberdb.ErrNoTable) {
 			t.Fatalf("PopWait on a list dropped meanwhile = %q, %v; want ErrNoTable", r.v, r.err)
 		}
 	})
@@ -588,9 +565,9 @@ func TestQueue_ClosedDB(t *testing.T) {
 		l, err := db.CreateList(ctx, "q")
 		must(t, err)
 		ch := popAsync(ctx, l, cyberdb.Front)
-		stillBlocked(t, ch)
+		notYet(t, ch)
 		must(t, db.Close())
-		if r := result(t, ch); !errors.Is(r.err, cyberdb.ErrClosed) {
+		if r := outcome(t, ch); !errors.Is(r.err, cyberdb.ErrClosed) {
 			t.Fatalf("PopWait when its DB closes = %q, %v; want ErrClosed", r.v, r.err)
 		}
 		if err := l.PopWait(ctx, cyberdb.Front, nil); !errors.Is(err, cyberdb.ErrClosed) {
@@ -612,10 +589,10 @@ func TestQueue_MoveWait_DestinationDropped(t *testing.T) {
 			err := jobs.MoveWait(ctx, busy, cyberdb.Front, cyberdb.Back, &s)
 			ch <- taken{s, err}
 		}()
-		stillBlocked(t, ch)
+		notYet(t, ch)
 		must(t, db.DropTable(ctx, "busy"))
 		must(t, jobs.Append(ctx, "job"))
-		if r := result(t, ch); !errors.Is(r.err, cyberdb.ErrNoTable) {
+		if r := outcome(t, ch); !errors.Is(r.err, cyberdb.ErrNoTable) {
 			t.Fatalf("MoveWait to a list dropped meanwhile = %q, %v; want ErrNoTable", r.v, r.err)
 		}
 		if got := listOf(t, jobs); !slices.Equal(got, []string{"job"}) {
