@@ -491,15 +491,22 @@ func TestQueue_InvalidArguments(t *testing.T) {
 		_, errs["Move to nil"] = l.Move(ctx, nil, cyberdb.Front, cyberdb.Back, nil)
 		errs["MoveWait to another DB"] = l.MoveWait(ctx, foreign, cyberdb.Front, cyberdb.Back, nil)
 		_, errs["Move to another DB"] = l.Move(ctx, foreign, cyberdb.Front, cyberdb.Back, nil)
-		for name, err := range errs {
-			if !errors.Is(err, cyberdb.ErrInvalid) {
-				t.Errorf("%s = %v, want ErrInvalid", name, err)
-			}
-		}
-		if got := listOf(t, l); !slices.Equal(got, []string{"keep"}) {
-			t.Fatalf("refused calls changed the list: %q", got)
-		}
+		refusedKeeping(t, errs, cyberdb.ErrInvalid, l)
 	})
+}
+
+// refusedKeeping checks that every call of errs failed with target and
+// that the list l still holds its one element, "keep".
+func refusedKeeping(t *testing.T, errs map[string]error, target error, l *cyberdb.List) {
+	t.Helper()
+	for name, err := range errs {
+		if !errors.Is(err, target) {
+			t.Errorf("%s = %v, want %v", name, err, target)
+		}
+	}
+	if got := listOf(t, l); !slices.Equal(got, []string{"keep"}) {
+		t.Fatalf("the list = %q, want [keep]: a refused call changed it", got)
+	}
 }
 
 func TestQueue_MissingTable(t *testing.T) {
@@ -518,14 +525,7 @@ func TestQueue_MissingTable(t *testing.T) {
 		errs["MoveWait to"] = l.MoveWait(tctx, gone, cyberdb.Front, cyberdb.Back, nil)
 		_, errs["Move from"] = gone.Move(tctx, l, cyberdb.Front, cyberdb.Back, nil)
 		_, errs["Move to"] = l.Move(tctx, gone, cyberdb.Front, cyberdb.Back, nil)
-		for name, err := range errs {
-			if !errors.Is(err, cyberdb.ErrNoTable) {
-				t.Errorf("%s with a dropped list = %v, want ErrNoTable", name, err)
-			}
-		}
-		if got := listOf(t, l); !slices.Equal(got, []string{"keep"}) {
-			t.Fatalf("the list = %q, want [keep]: a failed move lost its element", got)
-		}
+		refusedKeeping(t, errs, cyberdb.ErrNoTable, l)
 	})
 }
 
