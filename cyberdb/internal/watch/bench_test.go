@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/ctest"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/watch"
 )
@@ -103,6 +104,6 @@ func idleReaders(b *testing.B, h *watch.Hub, q watch.Query, n int) (stop func())
 			}
 		})
 	}
-	waitFor(b, "the readers to wait", func() bool { return watch.Waiting(h, "t") == n })
+	ctest.Eventually(b, 10*time.Second, "the readers to wait", func() bool { return watch.Waiting(h, "t") == n })
 	return func() { cancel(); wg.Wait() }
 }

@@ -66,17 +66,6 @@ func mustRead(t testing.TB, h *watch.Hub, q watch.Query) watch.Batch {
 	return b
 }
 
-// waitFor polls cond until it holds, failing t after 10 seconds.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // result is what a Read returned.
 type result struct {
 	b   watch.Batch

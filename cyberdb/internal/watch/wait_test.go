@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/ctest"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/watch"
 )
@@ -18,7 +19,7 @@ func blocked(t *testing.T, ctx context.Context, h *watch.Hub, q watch.Query) <-c
 	n := watch.Waiting(h, q.Table)
 	q.Wait = time.Minute
 	done := readAsync(ctx, h, q)
-	waitFor(t, "the reader to wait", func() bool { return watch.Waiting(h, q.Table) > n })
+	ctest.Eventually(t, 10*time.Second, "the reader to wait", func() bool { return watch.Waiting(h, q.Table) > n })
 	return done
 }
 
@@ -76,7 +77,7 @@ func TestHub_Read_PrefixWaitsAgain(t *testing.T) {
 	h := sample()
 	done := blocked(t, t.Context(), h, watch.Query{Table: "t", Key: "a", Prefix: true, From: 15})
 	h.Publish("t", []engine.Event{set(16, "b")}) // wakes the reader, which waits again
-	waitFor(t, "the reader to wait again", func() bool { return watch.Waiting(h, "t") == 1 })
+	ctest.Eventually(t, 10*time.Second, "the reader to wait again", func() bool { return watch.Waiting(h, "t") == 1 })
 	notYet(t, done)
 	h.Publish("t", []engine.Event{set(17, "ab")})
 	r := await(t, done)
@@ -111,7 +112,7 @@ func TestHub_Read_ResetToPosition(t *testing.T) {
 	h := sample()
 	done := blocked(t, t.Context(), h, watch.Query{Table: "t", Key: "a", From: 15})
 	h.Reset("t", 15) // the position survives: the reader waits again
-	waitFor(t, "the reader to wait again", func() bool { return watch.Waiting(h, "t") == 1 })
+	ctest.Eventually(t, 10*time.Second, "the reader to wait again", func() bool { return watch.Waiting(h, "t") == 1 })
 	h.Publish("t", []engine.Event{set(16, "a")})
 	r := await(t, done)
 	if got := summary(r.b.Events); r.err != nil || got != "16:a" || r.b.Rev != 16 {
