@@ -166,7 +166,7 @@ func (e *Engine) applyTable(op *Op, res *Result) {
 // lookup returns the table named op.Table if it has the given kind, or nil
 // after recording why not in res.
 func (e *Engine) lookup(op *Op, kind Kind, res *Result) *table {
-	if !(op.Code == OpDictExpireKey && op.Table == LockTable) && !usable(op.Table, res) {
+	if !usable(op.Table, res) {
 		return nil
 	}
 	e.mu.RLock()

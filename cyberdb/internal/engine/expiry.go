@@ -140,10 +140,20 @@ func (t *table) due(now int64, limit int, ops []Op) ([]Op, int64) {
 			return ops, it.at
 		}
 		taken = append(taken, heap.Pop(&t.exps).(deadlineItem))
-		en, _ := t.get(it.key)
-		ops = append(ops, Op{Code: OpDictExpireKey, Table: t.name, Key: it.key, Version: en.Ver})
+		ops = append(ops, t.expiry(it.key))
 	}
 	return ops, 0
+}
+
+// expiry returns the operation that removes the expired key k of t: an
+// unlock, in the hidden table of locks, whose lapse of the lease removes
+// it as OpDictExpireKey does in a dict of the user's.
+func (t *table) expiry(k string) Op {
+	en, _ := t.get(k)
+	if t.name == LockTable {
+		return Op{Code: OpUnlock, Key: k, Version: en.Ver}
+	}
+	return Op{Code: OpDictExpireKey, Table: t.name, Key: k, Version: en.Ver}
 }
 
 // applyExpiry dispatches the operations on deadlines.

@@ -224,21 +224,31 @@ func TestLock_Events(t *testing.T) {
 }
 
 // TestLock_ExpiredLeaseRemoved lets DueExpiries remove a lock whose lease
-// has passed, as the leader's expirer does.
+// has passed, as the leader's expirer does: with an unlock of its token,
+// whose lapse of the lease removes it, logged, with an expiry event.
 func TestLock_ExpiredLeaseRemoved(t *testing.T) {
 	e, clk := newTimedEngine(t)
-	ok(t, e, lockOp("L", 1, time.Second))
+	j := &journal{}
+	e.SetLog(j.log)
+	p := &published{}
+	e.publish = p.publish
+	tok := ok(t, e, lockOp("L", 1, time.Second)).Version
 	clk.advance(2 * time.Second)
 	ops, _ := e.DueExpiries(clk.now(), 10)
-	if len(ops) != 1 || ops[0].Table != LockTable || ops[0].Key != "L" {
-		t.Fatalf("due %+v, want the lock", ops)
+	if len(ops) != 1 || ops[0].Code != OpUnlock || ops[0].Key != "L" || ops[0].Version != tok {
+		t.Fatalf("due %+v, want the unlock of L with token %d", ops, tok)
 	}
-	res := do(e, ops[0])
-	if res.Err != OK || !res.Found {
-		t.Fatalf("expiring the lock: err %d %q found %v", res.Err, res.Msg, res.Found)
+	p.take()
+	logged := j.len()
+	if res := do(e, ops[0]); res.Err != OK {
+		t.Fatalf("expiring the lock: err %d %q", res.Err, res.Msg)
 	}
 	if _, stored := rawEntry(t, e, LockTable, "L"); stored {
 		t.Fatal("expired lock still stored")
+	}
+	calls := p.take()
+	if j.len() != logged+1 || len(calls) != 1 || calls[0].evs[0].Type != EventExpire {
+		t.Fatalf("the removal was logged %d times and published %+v, want once, as an expiry", j.len()-logged, calls)
 	}
 }
 
