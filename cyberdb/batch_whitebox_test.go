@@ -12,10 +12,12 @@ import (
 	"github.com/cyberdb-go/cyberdb/transport"
 )
 
-// openTestLeader opens a fresh store and returns its leader role.
+// openTestLeader opens a fresh store in Always mode, where a reply waits
+// for the writes it acknowledges, and returns its leader role.
 func openTestLeader(t *testing.T) (*DB, *leader) {
 	t.Helper()
 	o := DefaultOptions()
+	o.Durability = Always
 	o.BackupInterval = -1
 	o.Logger = slog.New(slog.DiscardHandler)
 	db, err := Open(ctest.Dir(t), o)

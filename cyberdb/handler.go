@@ -19,9 +19,9 @@ func (l *leader) Handle(p *ipc.Peer, req []byte, dst []byte) []byte {
 	return out
 }
 
-// HandleMarked is Handle that also returns the LSN of the change made, so
-// that Flush can hold the reply until it is durable. It implements
-// ipc.Flusher.
+// HandleMarked is Handle that also returns the LSN the reply waits for
+// (see replyMark), so that Flush can hold it until it is durable. It
+// implements ipc.Flusher.
 func (l *leader) HandleMarked(p *ipc.Peer, req []byte, dst []byte) ([]byte, uint64) {
 	x := getExchange()
 	defer putExchange(x)
@@ -36,7 +36,16 @@ func (l *leader) HandleMarked(p *ipc.Peer, req []byte, dst []byte) ([]byte, uint
 		op.Client = p.ClientID
 		l.apply(op, res, caller{owner: p.Cred.UID == l.uid, pid: int64(p.Cred.PID), done: p.Done()})
 	}
-	return l.encodeResult(dst, res, &x.buf), res.LSN
+	return l.encodeResult(dst, res, &x.buf), l.replyMark(res)
+}
+
+// replyMark returns the LSN a reply must wait for before it is written:
+// that of the change it acknowledges in Always mode, else none.
+func (l *leader) replyMark(res *engine.Result) uint64 {
+	if l.j == nil || l.db.opts.Durability != Always {
+		return 0
+	}
+	return res.LSN
 }
 
 // Flush holds a batch of replies until the writes they acknowledge, up to

@@ -35,3 +35,7 @@ func ServedStreams(s *Server) int {
 	}
 	return n
 }
+
+// MaxHeld is the number of batches of replies a stream holds for their
+// marks before it stops reading requests.
+const MaxHeld = maxHeld

@@ -37,11 +37,15 @@ func (p *Peer) Done() <-chan struct{} {
 // acknowledge reaching the disk.
 type Flusher interface {
 	// HandleMarked is Handle that also returns a mark for the reply, such
-	// as the log position of the write it acknowledges (0 for none).
+	// as the log position of the write it acknowledges, or 0 if the reply
+	// may be written at once.
 	HandleMarked(p *Peer, req []byte, dst []byte) ([]byte, uint64)
-	// Flush is called before a batch of replies to p is written, with the
-	// highest mark of the batch, on the stream's goroutine, and may block.
-	// An error closes p's session without writing the batch.
+	// Flush is called before a batch of replies to p that holds a marked
+	// one is written, with the highest mark of the batch, and may block.
+	// It runs on a goroutine of its own for each stream, which writes the
+	// stream's batches in order while the stream goes on applying
+	// requests; a batch without marks that follows a held one waits for
+	// it. An error closes p's session without writing the batch.
 	Flush(p *Peer, mark uint64) error
 }
 

@@ -18,14 +18,17 @@ const flushSize = 64 << 10
 
 // serverStream applies the requests of one stream in order, inline, and
 // writes the replies in batches: when its input is drained or the batch is
-// large.
+// large. Replies that must wait for their mark go through the stream's
+// replier (see replier.go).
 type serverStream struct {
 	sess *session
 	st   streamConn
 	fr   *transport.FrameReader
-	max  int    // the largest reply frame length
-	out  []byte // reply frames not yet written
-	mark uint64 // the highest mark of the replies in out (see Flusher)
+	max  int      // the largest reply frame length
+	out  []byte   // reply frames not yet written
+	mark uint64   // the highest mark of the replies in out (see Flusher)
+	rep  *replier // writes the replies that wait for their mark; nil until needed
+	held int      // batches handed to rep and not taken back
 }
 
 // panicError is a Handler panic, with the stack where it happened.
@@ -45,7 +48,11 @@ func (ss *session) serveStream(st streamConn) {
 	defer ss.remove(st)
 	max := ss.srv.cfg.Limits.MaxMessageSize
 	s := &serverStream{sess: ss, st: st, fr: transport.NewFrameReader(st, max), max: max}
-	if err := s.serve(); err != nil && !ss.ending() && !errors.Is(err, yamux.ErrConnectionReset) {
+	err := s.serve()
+	if rerr := s.endReplies(); err == nil {
+		err = rerr
+	}
+	if err != nil && !ss.ending() && !errors.Is(err, yamux.ErrConnectionReset) {
 		ss.abort(err)
 	}
 }
@@ -103,23 +110,31 @@ func (s *serverStream) handle(body []byte) []byte {
 	return out
 }
 
+// flush writes the queued replies, or hands them to the replier when
+// they must wait for their mark, or follow replies that do.
 func (s *serverStream) flush() error {
 	if len(s.out) == 0 {
 		return nil
 	}
-	if f, ok := s.sess.srv.h.(Flusher); ok && s.mark > 0 {
-		mark := s.mark
-		s.mark = 0
-		if err := f.Flush(s.sess.peer, mark); err != nil {
-			return fmt.Errorf("replies withheld: %w", err)
+	if s.rep != nil {
+		if err := s.replyErr(); err != nil {
+			return err
 		}
 	}
-	_, err := s.st.Write(s.out)
+	if f, ok := s.sess.srv.h.(Flusher); ok && (s.mark > 0 || s.rep != nil && s.reclaim() > 0) {
+		return s.hold(f)
+	}
+	err := s.write(s.out)
 	s.out = s.out[:0]
 	if cap(s.out) > retainOut {
 		s.out = nil
 	}
-	if err != nil {
+	return err
+}
+
+// write writes reply frames to the stream.
+func (s *serverStream) write(out []byte) error {
+	if _, err := s.st.Write(out); err != nil {
 		return fmt.Errorf("write replies: %w", err)
 	}
 	return nil
