@@ -64,7 +64,7 @@ func (w *worker) await(ctx context.Context, op *engine.Op, res *engine.Result) e
 		return callError(err)
 	}
 	d.Release()
-	if err := w.db.codec.Unmarshal(body, res); err != nil {
+	if err := unmarshalResult(w.db.codec, body, res); err != nil {
 		return fmt.Errorf("cyberdb: malformed reply from leader: %w", err)
 	}
 	return canceledError(ctx, res)

@@ -56,7 +56,7 @@ var resultPool = sync.Pool{New: func() any { return new(resultDecoder) }}
 
 // DecodeReply implements ipc.Decoder.
 func (x *resultDecoder) DecodeReply(body []byte) error {
-	if err := x.codec.Unmarshal(body, x.res); err != nil {
+	if err := unmarshalResult(x.codec, body, x.res); err != nil {
 		return &malformedReply{err}
 	}
 	return nil

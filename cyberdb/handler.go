@@ -27,7 +27,7 @@ func (l *leader) HandleMarked(p *ipc.Peer, req []byte, dst []byte) ([]byte, uint
 	defer putExchange(x)
 	op, res := &x.op, &x.res
 	<-l.ready
-	switch err := l.db.codec.Unmarshal(req, op); {
+	switch err := unmarshalOp(l.db.codec, req, op); {
 	case l.startErr != nil:
 		fail(res, engine.ErrInternal, "the leader failed to start: %v", l.startErr)
 	case err != nil:

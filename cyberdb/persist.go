@@ -116,7 +116,7 @@ func (l *leader) alignLSNs(last uint64) uint64 {
 // replayRecord applies one log record.
 func (l *leader) replayRecord(lsn uint64, b []byte) error {
 	var rec record
-	if err := l.db.codec.Unmarshal(b, &rec); err != nil {
+	if err := unmarshalRecord(l.db.codec, b, &rec); err != nil {
 		return fmt.Errorf("%w: log record %d: %v", ErrCorrupt, lsn, err)
 	}
 	l.eng.Replay(&rec.Op, lsn)

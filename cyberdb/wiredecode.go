@@ -1,0 +1,606 @@
+package cyberdb
+
+import (
+	"math"
+	"unicode/utf8"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
+	"github.com/cyberdb-go/cyberdb/ipc"
+)
+
+// Every request and reply is decoded as well as encoded, and every log
+// record when the log is replayed. The generic decoder fills the structs
+// by reflection; these functions read the bytes the direct encoders of
+// wire.go write (a definite-length map, unsigned keys in increasing
+// order, empty fields omitted) straight into them. Anything else (keys
+// out of order, an indefinite length, a float, a tag, an empty field, a
+// number out of its field's range, invalid UTF-8) makes them decline and
+// leave the destination as it was, and the generic decoder decides, so
+// they never accept what it rejects nor decode differently. The codec's
+// Wellformed applies the limits and the syntax rules the generic decoder
+// starts with. wiredecode_test.go checks that both agree.
+
+// More CBOR major types (see wire.go).
+const (
+	majorBytes = 2
+	majorTag   = 6
+)
+
+// maxOpNesting bounds how deep batches and transactions nest in a message
+// read directly; deeper ones go to the generic decoder.
+const maxOpNesting = 8
+
+// unmarshalOp decodes a request into op.
+func unmarshalOp(c *ipc.Codec, b []byte, op *engine.Op) error {
+	if decodeOp(c, b, op) {
+		return nil
+	}
+	return c.Unmarshal(b, op)
+}
+
+// unmarshalResult decodes a reply into res.
+func unmarshalResult(c *ipc.Codec, b []byte, res *engine.Result) error {
+	if decodeResult(c, b, res) {
+		return nil
+	}
+	return c.Unmarshal(b, res)
+}
+
+// unmarshalRecord decodes a log record into rec.
+func unmarshalRecord(c *ipc.Codec, b []byte, rec *record) error {
+	if decodeRecord(c, b, rec) {
+		return nil
+	}
+	return c.Unmarshal(b, rec)
+}
+
+// decodeOp decodes b into op as c.Unmarshal would, if b is an op as
+// appendOp writes it and op holds no slices, and reports whether it did.
+// Otherwise op is left as it was.
+func decodeOp(c *ipc.Codec, b []byte, op *engine.Op) bool {
+	var m engine.Op
+	r := wireReader{b: b}
+	if !blankOpSlices(op) || c.Wellformed(b) != nil || !r.op(&m, 0) || !r.end() {
+		return false
+	}
+	mergeOp(op, &m)
+	return true
+}
+
+// decodeResult decodes b into res as c.Unmarshal would, if b is a result
+// as appendResult writes it and res holds no slices, and reports whether
+// it did. Otherwise res is left as it was.
+func decodeResult(c *ipc.Codec, b []byte, res *engine.Result) bool {
+	var m engine.Result
+	r := wireReader{b: b}
+	if !blankResultSlices(res) || c.Wellformed(b) != nil || !r.result(&m, 0) || !r.end() {
+		return false
+	}
+	mergeResult(res, &m)
+	return true
+}
+
+// decodeRecord decodes b into rec as c.Unmarshal would, if b is a log
+// record as appendRecord writes it and rec holds no slices, and reports
+// whether it did. Otherwise rec is left as it was.
+func decodeRecord(c *ipc.Codec, b []byte, rec *record) bool {
+	var m record
+	r := wireReader{b: b}
+	if !blankOpSlices(&rec.Op) || !blankResultSlices(&rec.Res) || c.Wellformed(b) != nil ||
+		!r.record(&m) || !r.end() {
+		return false
+	}
+	mergeOp(&rec.Op, &m.Op)
+	mergeResult(&rec.Res, &m.Res)
+	return true
+}
+
+// blankOpSlices reports whether op holds no slices. The generic decoder
+// decodes into the elements a slice already has, so a destination that
+// holds some is left to it.
+func blankOpSlices(op *engine.Op) bool {
+	return op.Keys == nil && op.Values == nil && op.Ops == nil
+}
+
+// blankResultSlices reports whether res holds no slices that a message
+// read directly may set (see blankOpSlices).
+func blankResultSlices(res *engine.Result) bool {
+	return res.Keys == nil && res.Values == nil && res.Results == nil
+}
+
+// mergeOp sets the fields of dst that src, just read, holds: the generic
+// decoder sets the fields a message holds and leaves the others, and a
+// message read directly holds exactly the fields that are not empty.
+// The raw values of src, which share the message's bytes, are copied:
+// Value and Old into the storage dst has, as cbor.RawMessage does.
+func mergeOp(dst, src *engine.Op) {
+	dst.Code = src.Code // never omitted
+	pick(&dst.Table, src.Table)
+	pick(&dst.Kind, src.Kind)
+	pick(&dst.Key, src.Key)
+	dst.Value = copyRaw(dst.Value, src.Value)
+	dst.Old = copyRaw(dst.Old, src.Old)
+	if src.Keys != nil {
+		dst.Keys = src.Keys
+	}
+	if src.Values != nil {
+		dst.Values = ownRaws(src.Values)
+	}
+	pick(&dst.Index, src.Index)
+	pick(&dst.Stop, src.Stop)
+	pick(&dst.Delta, src.Delta)
+	pick(&dst.Field, src.Field)
+	pick(&dst.Reverse, src.Reverse)
+	pick(&dst.Cursor, src.Cursor)
+	pick(&dst.Limit, src.Limit)
+	pick(&dst.Client, src.Client)
+	pick(&dst.Seq, src.Seq)
+	pick(&dst.Ack, src.Ack)
+	if src.Ops != nil {
+		for i := range src.Ops {
+			ownOp(&src.Ops[i])
+		}
+		dst.Ops = src.Ops
+	}
+	pick(&dst.TTL, src.TTL)
+	pick(&dst.Version, src.Version)
+	pick(&dst.Wait, src.Wait)
+	pick(&dst.Tag, src.Tag)
+	pick(&dst.Prefix, src.Prefix)
+	pick(&dst.Now, src.Now)
+	pick(&dst.Rev, src.Rev)
+	pick(&dst.PID, src.PID)
+}
+
+// mergeResult is mergeOp for a result.
+func mergeResult(dst, src *engine.Result) {
+	pick(&dst.Err, src.Err)
+	pick(&dst.Msg, src.Msg)
+	pick(&dst.Found, src.Found)
+	dst.Value = copyRaw(dst.Value, src.Value)
+	pick(&dst.Key, src.Key)
+	if src.Keys != nil {
+		dst.Keys = src.Keys
+	}
+	if src.Values != nil {
+		dst.Values = ownRaws(src.Values)
+	}
+	pick(&dst.Int, src.Int)
+	pick(&dst.Cursor, src.Cursor)
+	if src.Results != nil {
+		for i := range src.Results {
+			ownResult(&src.Results[i])
+		}
+		dst.Results = src.Results
+	}
+	pick(&dst.Version, src.Version)
+	pick(&dst.Rev, src.Rev)
+}
+
+// ownOp copies the raw values of op, a nested op just read, and of the
+// ops it holds, so that they no longer share the message's bytes.
+func ownOp(op *engine.Op) {
+	op.Value = copyRaw(nil, op.Value)
+	op.Old = copyRaw(nil, op.Old)
+	ownRaws(op.Values)
+	for i := range op.Ops {
+		ownOp(&op.Ops[i])
+	}
+}
+
+// ownResult is ownOp for a nested result.
+func ownResult(res *engine.Result) {
+	res.Value = copyRaw(nil, res.Value)
+	ownRaws(res.Values)
+	for i := range res.Results {
+		ownResult(&res.Results[i])
+	}
+}
+
+// ownRaws replaces each of vs by a copy and returns vs.
+func ownRaws(vs []cbor.RawMessage) []cbor.RawMessage {
+	for i, v := range vs {
+		vs[i] = copyRaw(nil, v)
+	}
+	return vs
+}
+
+// copyRaw returns src copied into the storage of dst, as
+// cbor.RawMessage.UnmarshalCBOR does, or dst if src is absent.
+func copyRaw(dst, src cbor.RawMessage) cbor.RawMessage {
+	switch {
+	case src == nil:
+		return dst
+	case cap(dst) < len(src):
+		dst = make(cbor.RawMessage, len(src))
+	}
+	dst = dst[:len(src)]
+	copy(dst, src)
+	return dst
+}
+
+// wireReader reads the items of a message in order. Raw values and
+// slices of raw values it returns share the message's bytes.
+type wireReader struct {
+	b   []byte
+	off int
+}
+
+// end reports whether the whole message has been read.
+func (r *wireReader) end() bool { return r.off == len(r.b) }
+
+// record reads a log record: a map of the op and its result.
+func (r *wireReader) record(rec *record) bool {
+	return r.mapLen() == 2 &&
+		r.key(0) == 1 && r.op(&rec.Op, 0) &&
+		r.key(1) == 2 && r.result(&rec.Res, 0)
+}
+
+// op reads an op's map into op, which is zero. nested counts the ops it
+// is in.
+func (r *wireReader) op(op *engine.Op, nested int) bool {
+	n := r.mapLen()
+	if n == 0 || r.key(0) != 1 {
+		return false
+	}
+	code, ok := r.small(true)
+	if !ok {
+		return false
+	}
+	op.Code = engine.Code(code)
+	for k := uint64(1); n > 1; n-- {
+		if k = r.key(k); !r.opField(op, k, nested) {
+			return false
+		}
+	}
+	return true
+}
+
+// opField reads the value of op's field k (not 1, read by op).
+func (r *wireReader) opField(op *engine.Op, k uint64, nested int) bool {
+	switch k {
+	case 2:
+		return r.text(&op.Table)
+	case 3:
+		kind, ok := r.small(false)
+		op.Kind = engine.Kind(kind)
+		return ok
+	case 4:
+		return r.text(&op.Key)
+	case 5:
+		return r.raw(&op.Value)
+	case 6:
+		return r.raw(&op.Old)
+	case 7:
+		return r.texts(&op.Keys)
+	case 8:
+		return r.raws(&op.Values)
+	case 9:
+		return r.int(&op.Index)
+	case 10:
+		return r.int(&op.Stop)
+	case 11:
+		return r.int(&op.Delta)
+	case 13:
+		return r.text(&op.Field)
+	case 14:
+		return r.flag(&op.Reverse)
+	case 15:
+		return r.uint(&op.Cursor)
+	case 16:
+		return r.int(&op.Limit)
+	case 17:
+		return r.uint(&op.Client)
+	case 18:
+		return r.uint(&op.Seq)
+	case 19:
+		return r.uint(&op.Ack)
+	case 20:
+		return r.ops(&op.Ops, nested)
+	}
+	return r.opTail(op, k)
+}
+
+// opTail reads the value of op's field k, one of the last ones.
+func (r *wireReader) opTail(op *engine.Op, k uint64) bool {
+	switch k {
+	case 21:
+		return r.int(&op.TTL)
+	case 22:
+		return r.uint(&op.Version)
+	case 23:
+		return r.int(&op.Wait)
+	case 24:
+		return r.uint(&op.Tag)
+	case 25:
+		return r.flag(&op.Prefix)
+	case 26:
+		return r.int(&op.Now)
+	case 27:
+		return r.uint(&op.Rev)
+	case 28:
+		return r.int(&op.PID)
+	}
+	return false // 12 (Float) or unknown
+}
+
+// ops reads the ops of a batch or a transaction.
+func (r *wireReader) ops(dst *[]engine.Op, nested int) bool {
+	n := r.arrayLen()
+	if n == 0 || nested >= maxOpNesting {
+		return false
+	}
+	ops := make([]engine.Op, n)
+	for i := range ops {
+		if !r.op(&ops[i], nested+1) {
+			return false
+		}
+	}
+	*dst = ops
+	return true
+}
+
+// result reads a result's map into res, which is zero. nested counts
+// the results it is in.
+func (r *wireReader) result(res *engine.Result, nested int) bool {
+	n, ok := r.mapHead()
+	for k := uint64(0); ok && n > 0; n-- {
+		k = r.key(k)
+		ok = r.resultField(res, k, nested)
+	}
+	return ok
+}
+
+// resultField reads the value of res's field k.
+func (r *wireReader) resultField(res *engine.Result, k uint64, nested int) bool {
+	switch k {
+	case 1:
+		code, ok := r.small(false)
+		res.Err = engine.ErrCode(code)
+		return ok
+	case 2:
+		return r.text(&res.Msg)
+	case 3:
+		return r.flag(&res.Found)
+	case 4:
+		return r.raw(&res.Value)
+	case 5:
+		return r.text(&res.Key)
+	case 6:
+		return r.texts(&res.Keys)
+	case 7:
+		return r.raws(&res.Values)
+	case 8:
+		return r.int(&res.Int)
+	case 10:
+		return r.uint(&res.Cursor)
+	case 12:
+		return r.results(&res.Results, nested)
+	case 13:
+		return r.uint(&res.Version)
+	case 15:
+		return r.uint(&res.Rev)
+	}
+	return false // Float, Tables, Events or unknown
+}
+
+// results reads the results of a batch or a transaction.
+func (r *wireReader) results(dst *[]engine.Result, nested int) bool {
+	n := r.arrayLen()
+	if n == 0 || nested >= maxOpNesting {
+		return false
+	}
+	results := make([]engine.Result, n)
+	for i := range results {
+		if !r.result(&results[i], nested+1) {
+			return false
+		}
+	}
+	*dst = results
+	return true
+}
+
+// head reads the head of an item of definite length: its major type and
+// its argument (a number, a length, or a float's or simple value's bits).
+func (r *wireReader) head() (major byte, arg uint64, ok bool) {
+	if r.off >= len(r.b) {
+		return 0, 0, false
+	}
+	c := r.b[r.off]
+	major, ai := c>>5, c&0x1f
+	if ai < 24 {
+		r.off++
+		return major, uint64(ai), true
+	}
+	if ai > 27 { // indefinite length, break code or reserved
+		return 0, 0, false
+	}
+	n := 1 << (ai - 24)
+	if len(r.b)-r.off-1 < n {
+		return 0, 0, false
+	}
+	for _, c := range r.b[r.off+1 : r.off+1+n] {
+		arg = arg<<8 | uint64(c)
+	}
+	r.off += 1 + n
+	return major, arg, true
+}
+
+// mapHead reads the head of a map and returns its number of pairs.
+func (r *wireReader) mapHead() (uint64, bool) {
+	major, n, ok := r.head()
+	return n, ok && major == majorMap
+}
+
+// mapLen reads the head of a map and returns its number of pairs, or 0
+// if the next item is not a map.
+func (r *wireReader) mapLen() uint64 {
+	n, ok := r.mapHead()
+	if !ok {
+		return 0
+	}
+	return n
+}
+
+// arrayLen reads the head of an array and returns its length, or 0 if
+// the next item is not an array or is longer than what remains of the
+// message.
+func (r *wireReader) arrayLen() int {
+	major, n, ok := r.head()
+	if !ok || major != majorArray || n > uint64(len(r.b)-r.off) {
+		return 0
+	}
+	return int(n)
+}
+
+// key reads a map key and returns it, or 0 unless it is an unsigned
+// integer above prev: keys come in increasing order, which rules out
+// duplicates.
+func (r *wireReader) key(prev uint64) uint64 {
+	major, k, ok := r.head()
+	if !ok || major != majorUint || k <= prev {
+		return 0
+	}
+	return k
+}
+
+// uint reads a positive unsigned integer into v.
+func (r *wireReader) uint(v *uint64) bool {
+	major, n, ok := r.head()
+	*v = n
+	return ok && major == majorUint && n != 0
+}
+
+// small reads an unsigned integer of at most 255, a positive one unless
+// zero is allowed, for the fields of byte-sized types.
+func (r *wireReader) small(zero bool) (uint8, bool) {
+	major, n, ok := r.head()
+	return uint8(n), ok && major == majorUint && n <= math.MaxUint8 && (n != 0 || zero)
+}
+
+// int reads a non-zero integer within the range of int64 into v.
+func (r *wireReader) int(v *int64) bool {
+	major, n, ok := r.head()
+	switch {
+	case !ok || n > math.MaxInt64:
+		return false
+	case major == majorUint:
+		*v = int64(n)
+		return n != 0
+	case major == majorNeg:
+		*v = -1 - int64(n)
+		return true
+	}
+	return false
+}
+
+// flag reads true into v. False, which the encoder omits, is declined.
+func (r *wireReader) flag(v *bool) bool {
+	if r.off >= len(r.b) || r.b[r.off] != 0xf5 {
+		return false
+	}
+	r.off++
+	*v = true
+	return true
+}
+
+// textBytes reads a text string of valid UTF-8 and returns its bytes,
+// which share the message's.
+func (r *wireReader) textBytes() ([]byte, bool) {
+	major, n, ok := r.head()
+	if !ok || major != majorText || n > uint64(len(r.b)-r.off) {
+		return nil, false
+	}
+	b := r.b[r.off : r.off+int(n)]
+	r.off += int(n)
+	return b, utf8.Valid(b)
+}
+
+// text reads a non-empty text string into s.
+func (r *wireReader) text(s *string) bool {
+	b, ok := r.textBytes()
+	if !ok || len(b) == 0 {
+		return false
+	}
+	*s = string(b)
+	return true
+}
+
+// texts reads a non-empty array of text strings into dst.
+func (r *wireReader) texts(dst *[]string) bool {
+	n := r.arrayLen()
+	if n == 0 {
+		return false
+	}
+	ss := make([]string, n)
+	for i := range ss {
+		b, ok := r.textBytes()
+		if !ok {
+			return false
+		}
+		ss[i] = string(b)
+	}
+	*dst = ss
+	return true
+}
+
+// raw reads any item but a tagged one into v, sharing the message's
+// bytes. The generic decoder checks the tags in front of a raw value
+// and drops some, so those are left to it.
+func (r *wireReader) raw(v *cbor.RawMessage) bool {
+	start := r.off
+	if start >= len(r.b) || r.b[start]>>5 == majorTag || !r.skip() {
+		return false
+	}
+	*v = r.b[start:r.off:r.off]
+	return true
+}
+
+// raws reads a non-empty array of raw values into dst.
+func (r *wireReader) raws(dst *[]cbor.RawMessage) bool {
+	n := r.arrayLen()
+	if n == 0 {
+		return false
+	}
+	vs := make([]cbor.RawMessage, n)
+	for i := range vs {
+		if !r.raw(&vs[i]) {
+			return false
+		}
+	}
+	*dst = vs
+	return true
+}
+
+// skip passes over one item of definite length. It counts the items
+// left to pass: an array adds its elements, a map its keys and values, a
+// tag its content. Every item takes a byte at least, which bounds the
+// count.
+func (r *wireReader) skip() bool {
+	for left := uint64(1); left > 0; left-- {
+		major, n, ok := r.head()
+		rest := uint64(len(r.b) - r.off)
+		switch {
+		case !ok:
+			return false
+		case major == majorBytes || major == majorText:
+			if n > rest {
+				return false
+			}
+			r.off += int(n)
+		case major == majorArray || major == majorMap:
+			if n > rest {
+				return false
+			}
+			if major == majorMap {
+				n *= 2 // below 2^63: it does not wrap
+			}
+			left += n
+		case major == majorTag:
+			left++
+		}
+	}
+	return true
+}
