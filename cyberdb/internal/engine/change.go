@@ -129,6 +129,12 @@ func (e *Engine) lapse(t *table, k string) (Entry, bool) {
 // setKey stores v under k with the deadline exp (0: none).
 func (e *Engine) setKey(t *table, k string, v []byte, exp int64) {
 	old, had := e.lapse(t, k)
+	e.replaceKey(t, k, v, exp, old, had)
+}
+
+// replaceKey is setKey for a caller that has just looked k up with lapse,
+// which found old (when had).
+func (e *Engine) replaceKey(t *table, k string, v []byte, exp int64, old Entry, had bool) {
 	e.undoKey(t, k, old, had)
 	t.put(k, Entry{V: v, Ver: t.cur, Exp: exp})
 	if exp != 0 && !(had && old.Exp == exp) {

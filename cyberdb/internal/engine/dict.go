@@ -182,7 +182,7 @@ func (e *Engine) dictWrite(op *Op, res *Result) {
 	}
 	old, ok := e.lapse(t, op.Key)
 	if storeDict(op, old.V, ok, res) {
-		e.setKey(t, op.Key, op.Value, deadline(t, op))
+		e.replaceKey(t, op.Key, op.Value, deadline(t, op), old, ok)
 		res.Version = t.cur
 	} else {
 		res.Version = old.Ver

@@ -86,7 +86,7 @@ func (e *Engine) acquire(t *table, op *Op, res *Result) {
 		fail(res, ErrInternal, "encode lock holder: %v", err)
 		return
 	}
-	e.setKey(t, op.Key, v, addTTL(t.now, op.TTL))
+	e.replaceKey(t, op.Key, v, addTTL(t.now, op.TTL), Entry{}, false)
 	res.Found, res.Version = true, t.cur
 }
 

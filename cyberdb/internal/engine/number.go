@@ -28,7 +28,7 @@ func (e *Engine) dictIncr(op *Op, res *Result) {
 		v = e.incrFloat(op, old.V, ok, res)
 	}
 	if v != nil {
-		e.setKey(t, op.Key, v, keptDeadline(t, op, old, ok))
+		e.replaceKey(t, op.Key, v, keptDeadline(t, op, old, ok), old, ok)
 		res.Version = t.cur
 	}
 	e.done(t, op, res)
