@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"runtime"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 	bolt "go.etcd.io/bbolt"
@@ -311,35 +312,29 @@ func (t *tableReader) load() (engine.TableData, error) {
 	td := engine.TableData{Name: t.name, Kind: t.kind, LSN: t.lsn, Rev: t.rev, TTL: t.ttl}
 	var a arena
 	if t.kind == engine.KindDict {
-		td.Dict = make(map[string]engine.Entry, t.count)
-		return td, t.each(func(k []byte, e engine.Entry) {
-			e.V = a.copy(e.V)
-			td.Dict[string(k)] = e
-		})
+		err := t.loadDict(&td, &a)
+		return td, err
 	}
 	td.List = make([][]byte, 0, t.count)
-	return td, t.each(func(_ []byte, e engine.Entry) { td.List = append(td.List, a.copy(e.V)) })
+	err := t.each(func(_ []byte, e engine.Entry) { td.List = append(td.List, a.copy(e.V)) })
+	return td, err
 }
 
-// arenaChunk is the size of the blocks arena copies small values into: big
-// enough to save most allocations, small enough that a few surviving
-// values do not pin much memory.
-const arenaChunk = 64 << 10
-
-// arena copies values into shared blocks.
-type arena struct {
-	buf []byte
-}
-
-// copy returns a copy of v whose capacity ends with it.
-func (a *arena) copy(v []byte) []byte {
-	if len(v) > arenaChunk/16 {
-		return bytes.Clone(v)
+// loadDict reads the dict into td.Dict, copying its keys and values into
+// a. A large dict's map is filled by a goroutine of its own while the
+// entries are read and checked, when there is a processor to run it.
+func (t *tableReader) loadDict(td *engine.TableData, a *arena) error {
+	if t.count < parallelFill || runtime.GOMAXPROCS(0) < 2 {
+		td.Dict = make(map[string]engine.Entry, t.count)
+		return t.each(func(k []byte, e engine.Entry) {
+			e.V = a.copy(e.V)
+			td.Dict[a.string(k)] = e
+		})
 	}
-	if cap(a.buf)-len(a.buf) < len(v) {
-		a.buf = make([]byte, 0, arenaChunk)
-	}
-	n := len(a.buf)
-	a.buf = append(a.buf, v...)
-	return a.buf[n:len(a.buf):len(a.buf)]
+	f := newFiller(int(t.count))
+	defer func() { td.Dict = f.wait() }()
+	return t.each(func(k []byte, e engine.Entry) {
+		e.V = a.copy(e.V)
+		f.add(a.string(k), e)
+	})
 }
