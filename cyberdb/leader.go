@@ -50,7 +50,8 @@ type leader struct {
 
 // lead starts serving, so that clients attach while it restores, then
 // restores the tables from the snapshot and the log; requests wait until
-// it is done. The caller holds the lock.
+// it is done. The next term is made durable meanwhile. The caller holds
+// the lock.
 func (db *DB) lead() (*leader, error) {
 	f, err := db.storeFiles()
 	if err != nil {
@@ -59,7 +60,9 @@ func (db *DB) lead() (*leader, error) {
 	l := &leader{db: db, uid: uint32(os.Geteuid()), files: f, eng: engine.New(db.codec), stop: make(chan struct{}), ready: make(chan struct{})}
 	l.hub = l.newHub()
 	l.eng.SetPublish(l.hub.Publish)
+	term := l.startTerm()
 	if err := l.serve(); err != nil {
+		l.dropTerm(term)
 		return nil, err
 	}
 	start := time.Now()
@@ -69,12 +72,13 @@ func (db *DB) lead() (*leader, error) {
 	}
 	if err != nil {
 		l.abort(err)
+		l.dropTerm(term)
 		return nil, err
 	}
 	if l.realign {
 		l.backup() // before any new change can reuse the LSNs it replaces
 	}
-	l.eng.SetRevision(l.takeTerm() << termShift)
+	l.eng.SetRevision(l.takeTerm(term) << termShift)
 	l.releaseOrphans()
 	close(l.ready)
 	l.wg.Add(2)

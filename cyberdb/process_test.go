@@ -171,7 +171,7 @@ func TestProcess_GracefulRestartKeepsEverything(t *testing.T) {
 }
 
 // TestOpen_CorruptBackup refuses to start on a damaged backup file and
-// leaves the file as it was.
+// leaves the file, and the term of the last leader, as they were.
 func TestOpen_CorruptBackup(t *testing.T) {
 	dir := ctest.Dir(t)
 	ctx := testCtx(t)
@@ -189,6 +189,8 @@ func TestOpen_CorruptBackup(t *testing.T) {
 	}
 	data[at+100] = 'w'
 	must(t, os.WriteFile(path, data, 0o600))
+	term, err := os.ReadFile(path + ".term")
+	must(t, err)
 	_, err = cyberdb.Open(dir, testOptions())
 	if !errors.Is(err, cyberdb.ErrCorrupt) && !errors.Is(err, cyberdb.ErrForeign) {
 		t.Fatalf("Open on a corrupt backup: %v, want ErrCorrupt", err)
@@ -198,6 +200,9 @@ func TestOpen_CorruptBackup(t *testing.T) {
 	must(t, err)
 	if !bytes.Equal(after, data) {
 		t.Fatal("Open changed the corrupt backup file")
+	}
+	if after, err := os.ReadFile(path + ".term"); err != nil || !bytes.Equal(after, term) {
+		t.Fatalf("Open changed the term file: %x, %v; was %x", after, err, term)
 	}
 }
 

@@ -24,19 +24,67 @@ const termShift = 40
 // termFile is where the term of the last leader is kept.
 func (f files) termFile() string { return f.backup + ".term" }
 
-// takeTerm makes the term after the last leader's, and after that of
-// every revision restored, durable and returns it.
-func (l *leader) takeTerm() uint64 {
-	path := l.files.termFile()
-	last, err := readTerm(path)
-	if err != nil {
-		l.db.log.Warn("cyberdb: the term file is unreadable; counting on the restored revisions", "path", path, "err", err)
+// pendingTerm is the term after the last leader's, which a new leader
+// makes durable while it restores, so that the syncs of the term file
+// overlap the restore.
+type pendingTerm struct {
+	done chan struct{} // closed once the write is over
+	term uint64        // the last leader's term plus one; 0 if unreadable
+	err  error         // of the read or the write
+}
+
+// startTerm makes the term after the last leader's durable in a goroutine
+// of its own. It writes nothing if the term file is unreadable, which
+// takeTerm then replaces once the restored revisions are known. The
+// caller must call takeTerm or dropTerm before it releases the lock, so
+// that no write of the term file outlives its leadership.
+func (l *leader) startTerm() *pendingTerm {
+	p := &pendingTerm{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		path := l.files.termFile()
+		last, err := readTerm(path)
+		if err != nil {
+			l.db.log.Warn("cyberdb: the term file is unreadable; counting on the restored revisions", "path", path, "err", err)
+			p.err = err
+			return
+		}
+		p.term = last + 1
+		p.err = writeTerm(path, p.term)
+	}()
+	return p
+}
+
+// wait returns once the goroutine of p is done with the term file.
+func (p *pendingTerm) wait() { <-p.done }
+
+// takeTerm returns the term after the last leader's, and after that of
+// every revision restored, once it is durable: p's, unless the restored
+// revisions need a higher one or p could not read or write the file, in
+// which case it writes the term itself.
+func (l *leader) takeTerm(p *pendingTerm) uint64 {
+	p.wait()
+	term := max(p.term, l.eng.Revision()>>termShift+1)
+	if term == p.term && p.err == nil {
+		return term
 	}
-	term := max(last, l.eng.Revision()>>termShift) + 1
-	if err := writeTerm(path, term); err != nil {
-		l.db.log.Error("cyberdb: could not make the term durable; revisions may repeat after a crash that loses writes", "path", path, "err", err)
+	if err := writeTerm(l.files.termFile(), term); err != nil {
+		l.db.log.Error("cyberdb: could not make the term durable; revisions may repeat after a crash that loses writes", "path", l.files.termFile(), "err", err)
 	}
 	return term
+}
+
+// dropTerm gives back the term p made durable, for a leader that failed
+// to start and so handed out no revision of it, so that attempts that
+// keep failing do not use up the terms.
+func (l *leader) dropTerm(p *pendingTerm) {
+	p.wait()
+	if p.err != nil {
+		return
+	}
+	if err := writeTerm(l.files.termFile(), p.term-1); err != nil {
+		l.db.log.Warn("cyberdb: could not give back the term of a failed start", "path", l.files.termFile(), "err", err)
+	}
 }
 
 // readTerm returns the term stored at path, 0 when there is no file.
