@@ -71,13 +71,11 @@ func (r *replier) write(b heldBatch) error {
 }
 
 // hold hands s.out over to the replier, starting it if need be, and gives
-// s a free buffer. It blocks while maxHeld batches are held.
+// s a free buffer. It blocks while maxHeld batches are held. flush has
+// checked that the replier has not failed.
 func (s *serverStream) hold(f Flusher) error {
 	if s.rep == nil {
 		s.rep = newReplier(s, f)
-	}
-	if err := s.replyErr(); err != nil {
-		return err
 	}
 	if s.held == maxHeld {
 		s.reuse(<-s.rep.free)
