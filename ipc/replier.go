@@ -6,8 +6,8 @@ import "fmt"
 // written by the stream's replier goroutine, in order, while the stream
 // goes on reading and applying requests. The calls a client makes while
 // one commit is under way thus join the next commit, instead of waiting
-// unread until this one ends: commits follow each other back to back,
-// and each carries the requests of every stream.
+// unread until this one ends, and commits follow each other back to
+// back.
 
 // maxHeld bounds the batches of replies a stream hands over and that are
 // not written yet; the stream stops reading requests while it is reached.
@@ -30,6 +30,7 @@ type replier struct {
 	err    error
 }
 
+// newReplier starts the replier of s, whose handler f marks replies.
 func newReplier(s *serverStream, f Flusher) *replier {
 	r := &replier{
 		s: s, f: f,
