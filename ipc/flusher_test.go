@@ -32,18 +32,10 @@ func TestServer_FlusherHoldsReplies(t *testing.T) {
 	g := &gated{open: make(chan error, 1)}
 	ts := startServer(t, g, ipc.ServerConfig{})
 	c := dial(t, ts.path, ipc.ClientConfig{ClientID: 1})
-	replied := make(chan error, 1)
-	go func() {
-		_, err := c.Call(context.Background(), []byte{0xf6})
-		replied <- err
-	}()
-	select {
-	case err := <-replied:
-		t.Fatalf("the reply was written before Flush allowed it: %v", err)
-	case <-time.After(50 * time.Millisecond):
-	}
+	replied := call(c, "\xf6")
+	pending(t, "the call before Flush allowed its reply", replied)
 	g.open <- nil
-	if err := <-replied; err != nil {
+	if err := within(t, replied, "the call after Flush allowed its reply"); err != nil {
 		t.Fatalf("Call after Flush allowed the reply: %v", err)
 	}
 }
@@ -129,7 +121,7 @@ func TestServer_FlusherStreamAppliesWhileRepliesWait(t *testing.T) {
 	pending(t, "the read, whose reply follows the write's", read)
 	m.open <- nil
 	for what, done := range map[string]chan error{"write": write, "read": read} {
-		if err := <-done; err != nil {
+		if err := within(t, done, "the "+what); err != nil {
 			t.Fatalf("the %s after Flush allowed it: %v", what, err)
 		}
 	}
@@ -153,7 +145,7 @@ func TestServer_FlusherBoundsHeldBatches(t *testing.T) {
 		m.open <- nil
 	}
 	for i, done := range calls {
-		if err := <-done; err != nil {
+		if err := within(t, done, "a write"); err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
 	}
