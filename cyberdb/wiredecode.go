@@ -233,7 +233,8 @@ func (r *wireReader) end() bool { return r.off == len(r.b) }
 
 // record reads a log record: a map of the op and its result.
 func (r *wireReader) record(rec *record) bool {
-	return r.mapLen() == 2 &&
+	n, ok := r.mapHead()
+	return ok && n == 2 &&
 		r.key(0) == 1 && r.op(&rec.Op, 0) &&
 		r.key(1) == 2 && r.result(&rec.Res, 0)
 }
@@ -241,8 +242,8 @@ func (r *wireReader) record(rec *record) bool {
 // op reads an op's map into op, which is zero. nested counts the ops it
 // is in.
 func (r *wireReader) op(op *engine.Op, nested int) bool {
-	n := r.mapLen()
-	if n == 0 || r.key(0) != 1 {
+	n, ok := r.mapHead()
+	if !ok || n == 0 || r.key(0) != 1 {
 		return false
 	}
 	code, ok := r.small(true)
@@ -432,16 +433,6 @@ func (r *wireReader) head() (major byte, arg uint64, ok bool) {
 func (r *wireReader) mapHead() (uint64, bool) {
 	major, n, ok := r.head()
 	return n, ok && major == majorMap
-}
-
-// mapLen reads the head of a map and returns its number of pairs, or 0
-// if the next item is not a map.
-func (r *wireReader) mapLen() uint64 {
-	n, ok := r.mapHead()
-	if !ok {
-		return 0
-	}
-	return n
 }
 
 // arrayLen reads the head of an array and returns its length, or 0 if
