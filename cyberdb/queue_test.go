@@ -51,6 +51,38 @@ func popAsync(ctx context.Context, l *cyberdb.List, from cyberdb.Side) <-chan ta
 	return ch
 }
 
+// moveAsync runs src.MoveWait(ctx, dst, Front, Back) on a goroutine and
+// delivers its outcome.
+func moveAsync(ctx context.Context, src, dst *cyberdb.List) <-chan taken {
+	ch := make(chan taken, 1)
+	go func() {
+		var s string
+		err := src.MoveWait(ctx, dst, cyberdb.Front, cyberdb.Back, &s)
+		ch <- taken{s, err}
+	}()
+	return ch
+}
+
+// raceCancel appends element i to l and calls cancel, each after a random
+// delay of up to 1 ms, so that the waiting call whose outcome ch delivers
+// races the two; it returns that outcome once both have happened.
+func raceCancel(t *testing.T, ctx context.Context, r *rand.Rand, l *cyberdb.List, i int, cancel context.CancelFunc, ch <-chan taken) taken {
+	t.Helper()
+	appendDelay := time.Duration(r.IntN(1000)) * time.Microsecond
+	cancelDelay := time.Duration(r.IntN(1000)) * time.Microsecond
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		time.Sleep(appendDelay)
+		if err := l.Append(ctx, fmt.Sprint(i)); err != nil {
+			t.Errorf("Append: %v", err)
+		}
+	})
+	time.Sleep(cancelDelay)
+	cancel()
+	return outcome(t, ch)
+}
+
 func TestQueue_PopWait_WaitsForAppend(t *testing.T) {
 	inBothRoles(t, func(t *testing.T, db *cyberdb.DB) {
 		ctx := testCtx(t)
@@ -267,19 +299,7 @@ func TestQueue_PopWait_CancelRaceLosesNothing(t *testing.T) {
 		for i := range rounds {
 			cctx, cancel := context.WithCancel(ctx)
 			ch := popAsync(cctx, l, cyberdb.Front)
-			appendDelay := time.Duration(r.IntN(1000)) * time.Microsecond
-			cancelDelay := time.Duration(r.IntN(1000)) * time.Microsecond
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				time.Sleep(appendDelay)
-				if err := l.Append(ctx, fmt.Sprint(i)); err != nil {
-					t.Errorf("Append: %v", err)
-				}
-			})
-			time.Sleep(cancelDelay)
-			cancel()
-			res := outcome(t, ch)
-			wg.Wait()
+			res := raceCancel(t, ctx, r, l, i, cancel, ch)
 			switch {
 			case res.err == nil:
 				if res.v != fmt.Sprint(i) {
@@ -395,25 +415,8 @@ func TestQueue_MoveWait_CancelRace(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 4))
 		for i := range rounds {
 			cctx, cancel := context.WithCancel(ctx)
-			ch := make(chan taken, 1)
-			go func() {
-				var s string
-				err := jobs.MoveWait(cctx, busy, cyberdb.Front, cyberdb.Back, &s)
-				ch <- taken{s, err}
-			}()
-			appendDelay := time.Duration(r.IntN(1000)) * time.Microsecond
-			cancelDelay := time.Duration(r.IntN(1000)) * time.Microsecond
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				time.Sleep(appendDelay)
-				if err := jobs.Append(ctx, fmt.Sprint(i)); err != nil {
-					t.Errorf("Append: %v", err)
-				}
-			})
-			time.Sleep(cancelDelay)
-			cancel()
-			res := outcome(t, ch)
-			wg.Wait()
+			ch := moveAsync(cctx, jobs, busy)
+			res := raceCancel(t, ctx, r, jobs, i, cancel, ch)
 			inJobs, inBusy := listLen(t, jobs), listLen(t, busy)
 			// Moved exactly when MoveWait says so.
 			if res.err == nil && (res.v != fmt.Sprint(i) || inJobs != 0 || inBusy != 1) ||
