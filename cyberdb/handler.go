@@ -40,12 +40,18 @@ func (l *leader) HandleMarked(p *ipc.Peer, req []byte, dst []byte) ([]byte, uint
 }
 
 // replyMark returns the LSN a reply must wait for before it is written:
-// that of the change it acknowledges in Always mode, else none.
+// that of the change it acknowledges when writes wait, else none.
 func (l *leader) replyMark(res *engine.Result) uint64 {
-	if l.j == nil || l.db.opts.Durability != Always {
+	if !l.writesWait() {
 		return 0
 	}
 	return res.LSN
+}
+
+// writesWait reports whether a write is acknowledged only once its log
+// record is durable (Always mode).
+func (l *leader) writesWait() bool {
+	return l.j != nil && l.db.opts.Durability == Always
 }
 
 // Flush holds a batch of replies until the writes they acknowledge, up to
@@ -142,7 +148,7 @@ func (l *leader) writable() error {
 // waitDurable waits, in Always mode, until the change at lsn is durable.
 // When the commit fails it undoes in memory every change not durable.
 func (l *leader) waitDurable(ctx context.Context, lsn uint64) error {
-	if lsn == 0 || l.j == nil || l.db.opts.Durability != Always {
+	if lsn == 0 || !l.writesWait() {
 		return nil
 	}
 	err := l.j.Wait(ctx, lsn)
