@@ -20,7 +20,7 @@ func (j *Journal) Append(rec []byte) uint64 {
 		j.recs = append(j.recs, rec)
 	}
 	n := len(j.recs)
-	wake := j.group && (n == 1 || n == j.target)
+	wake := j.group && (n == 1 || n == j.target && j.delay == 0)
 	j.mu.Unlock()
 	if wake {
 		select {
@@ -68,13 +68,15 @@ func (j *Journal) batchOf(lsn uint64) (*batch, error) {
 	return j.cur, nil
 }
 
-// Sync commits the buffered records now, even in interval mode, and waits
-// for them like Wait.
+// Sync commits the buffered records now, even in interval mode or with a
+// delay, and waits for them like Wait.
 func (j *Journal) Sync(ctx context.Context) error {
 	lsn := j.Last()
-	select {
-	case j.wake <- struct{}{}:
-	default:
+	for _, c := range []chan struct{}{j.now, j.wake} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 	return j.Wait(ctx, lsn)
 }

@@ -18,7 +18,10 @@ func (j *Journal) run(interval time.Duration) {
 		case <-j.stop:
 			return
 		case <-j.wake:
-			if j.group {
+			switch {
+			case j.delay > 0:
+				j.pause()
+			case j.group:
 				j.gather(gather)
 			}
 		case <-tick:
@@ -54,6 +57,18 @@ func (j *Journal) gather(d time.Duration) {
 		case <-j.stop:
 			return
 		}
+	}
+}
+
+// pause waits j.delay before a delayed commit, so that the records
+// appended meanwhile share it, unless Sync asks for the commit now.
+func (j *Journal) pause() {
+	t := time.NewTimer(j.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-j.now:
+	case <-j.stop:
 	}
 }
 

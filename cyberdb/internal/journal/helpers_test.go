@@ -41,6 +41,20 @@ func wait(t testing.TB, j *Journal, lsn uint64) error {
 	return j.Wait(ctx, lsn)
 }
 
+// syncTo calls Sync with a test deadline and fails t unless the log is then
+// durable up to lsn, after commits commits in all.
+func syncTo(t testing.TB, j *Journal, lsn, commits uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := j.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if j.Durable() != lsn || j.commits.Load() != commits {
+		t.Fatalf("after Sync: Durable %d, %d commits; want %d, %d", j.Durable(), j.commits.Load(), lsn, commits)
+	}
+}
+
 // replayAll returns the records of the log at path after after.
 func replayAll(t testing.TB, path string, after uint64) (map[uint64]string, uint64, error) {
 	t.Helper()

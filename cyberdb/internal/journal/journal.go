@@ -11,7 +11,9 @@
 //
 // One goroutine commits. With Options.Interval 0 it commits as soon as
 // records are pending, and the records appended during a commit form the
-// next batch (group commit); otherwise it commits once per interval.
+// next batch (group commit); with Options.Delay as well, it commits that
+// long after a record is appended to an empty batch; otherwise it commits
+// once per interval.
 package journal
 
 import (
@@ -31,6 +33,7 @@ type Options struct {
 	Path     string        // file of the log; created if missing
 	NoSync   bool          // skip fsync (for a log on tmpfs); commits still happen
 	Interval time.Duration // 0: group commit as soon as records are pending; >0: commit every Interval
+	Delay    time.Duration // with Interval 0: commit this long after the first pending record (0: at once)
 	Timeout  time.Duration // how long Open waits for another process's lock (0: DefaultTimeout)
 	Logger   *slog.Logger  // nil: slog.Default()
 }
@@ -41,7 +44,9 @@ type Journal struct {
 	path    string
 	group   bool // commit as soon as records are pending
 	logger  *slog.Logger
+	delay   time.Duration // Options.Delay, in group mode
 	wake    chan struct{} // a token tells the committer records are pending
+	now     chan struct{} // a token from Sync cuts a delay short
 	stop    chan struct{} // closed by Close
 	exited  chan struct{} // closed when the committer returns
 	shut    chan struct{} // closed when Close is done; closeErr is set before
@@ -98,9 +103,12 @@ func Open(o Options) (*Journal, error) {
 	}
 	j := &Journal{
 		file: lf, path: o.Path, group: o.Interval <= 0, logger: o.Logger,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{}),
+		wake: make(chan struct{}, 1), now: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{}),
 		shut: make(chan struct{}),
 		last: lf.last, durable: lf.last,
+	}
+	if j.group {
+		j.delay = max(o.Delay, 0)
 	}
 	go j.run(o.Interval)
 	return j, nil

@@ -121,17 +121,8 @@ func TestSyncInIntervalMode(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		j.Append(rec(i))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := j.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if j.Durable() != 10 || j.commits.Load() != 1 {
-		t.Fatalf("after Sync: Durable %d, %d commits; want 10, 1", j.Durable(), j.commits.Load())
-	}
-	if err := j.Sync(ctx); err != nil {
-		t.Fatalf("Sync with nothing pending: %v", err)
-	}
+	syncTo(t, j, 10, 1)
+	syncTo(t, j, 10, 1) // nothing pending
 }
 
 func TestWaitEdgeCases(t *testing.T) {
@@ -341,4 +332,30 @@ func TestTruncate(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRecords(t, stored(t, j), 1, 13)
+}
+
+func TestDelayWaitsThenCommits(t *testing.T) {
+	j := openTest(t, Options{NoSync: true, Delay: time.Millisecond})
+	var lsn uint64
+	for i := 1; i <= 20; i++ {
+		lsn = j.Append(rec(i))
+	}
+	if err := wait(t, j, lsn); err != nil {
+		t.Fatal(err)
+	}
+	if j.Durable() != 20 {
+		t.Fatalf("Durable %d after the delay, want 20", j.Durable())
+	}
+}
+
+func TestSyncCutsDelayShort(t *testing.T) {
+	j := openTest(t, Options{NoSync: true, Delay: time.Hour})
+	for i := 1; i <= 10; i++ {
+		j.Append(rec(i))
+	}
+	if d := j.Durable(); d != 0 {
+		t.Fatalf("Durable %d within the delay, want 0", d)
+	}
+	syncTo(t, j, 10, 1)
+	syncTo(t, j, j.Append(rec(11)), 2)
 }
