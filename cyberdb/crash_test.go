@@ -69,8 +69,9 @@ func TestCrash_Interval(t *testing.T) {
 // TestCrash_None allows the loss of the writes started before a kill and
 // acknowledged less than 150 ms before it: None acknowledges a write
 // before its log record is written (to tmpfs, without fsync), which the
-// committer does at once, so only the writes not yet handed to the kernel
-// can be lost; 150 ms covers the committer's wake-up on a loaded machine.
+// committer does 10 ms later, so only the writes not yet handed to the
+// kernel can be lost; 150 ms covers the committer's wake-up on a loaded
+// machine.
 // Leaders live up to 600 ms.
 func TestCrash_None(t *testing.T) {
 	crashTest(t, crashCase{

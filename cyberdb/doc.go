@@ -74,7 +74,7 @@
 //	Always    nothing            nothing acknowledged           nothing acknowledged
 //	Interval  nothing            about CommitInterval (100ms)   about CommitInterval
 //	Snapshot  nothing            writes since the last snapshot writes since the last snapshot
-//	None      nothing            writes of the last moment (ms) everything
+//	None      nothing            about the last 10ms of writes  everything
 //
 // A client process that crashes loses only its own unanswered calls, which
 // may or may not have been applied. A graceful Close of the leader loses

@@ -26,8 +26,9 @@ const (
 	Snapshot
 	// None keeps the store in memory only (a log and snapshots on tmpfs,
 	// never fsynced): it survives the crash of any process, including
-	// the leader, but not a reboot, and is removed when the last process
-	// closes it.
+	// the leader (minus about the last 10 ms of writes, which the log
+	// writes to tmpfs together), but not a reboot, and is removed when
+	// the last process closes it.
 	None
 )
 

@@ -126,6 +126,12 @@ func (l *leader) replayRecord(lsn uint64, b []byte) error {
 	return nil
 }
 
+// noneCommitDelay is how long the log of a None store waits after a write
+// before it writes the pending records to tmpfs. The writes of that time
+// then share one commit, instead of each waking the committer; a leader
+// that crashes loses them.
+const noneCommitDelay = 10 * time.Millisecond
+
 // openLog opens the operation log for appending after last and makes the
 // engine log every change to it.
 func (l *leader) openLog(last uint64) error {
@@ -138,8 +144,11 @@ func (l *leader) openLog(last uint64) error {
 		Timeout: l.db.opts.LockTimeout,
 		Logger:  l.db.log,
 	}
-	if l.db.opts.Durability == Interval {
+	switch l.db.opts.Durability {
+	case Interval:
 		o.Interval = l.db.opts.CommitInterval
+	case None:
+		o.Delay = noneCommitDelay
 	}
 	j, err := journal.Open(o)
 	if err != nil {
