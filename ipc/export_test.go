@@ -1,5 +1,7 @@
 package ipc
 
+import "time"
+
 // WriteRawToLane writes b on the client's lane i, bypassing the framing.
 func WriteRawToLane(c *Client, i int, b []byte) {
 	_, _ = c.streams[i].st.Write(b)
@@ -39,3 +41,22 @@ func ServedStreams(s *Server) int {
 // MaxHeld is the number of batches of replies a stream holds for their
 // marks before it stops reading requests.
 const MaxHeld = maxHeld
+
+// ExpireWrites makes every later reply write of s's streams and lanes
+// fail at once, as if their clients had stopped reading.
+func ExpireWrites(s *Server) {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	past := time.Now().Add(-time.Second)
+	for _, ss := range sessions {
+		ss.mu.Lock()
+		for st := range ss.open {
+			_ = st.SetWriteDeadline(past)
+		}
+		ss.mu.Unlock()
+	}
+}

@@ -150,3 +150,21 @@ func TestServer_FlusherBoundsHeldBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestServer_FlusherWriteErrorClosesSession checks that a held batch whose
+// write fails ends the session at once, while the stream waits for the
+// next request and the client for the lost reply.
+func TestServer_FlusherWriteErrorClosesSession(t *testing.T) {
+	m := &marking{open: make(chan error, 1)}
+	ts := startServer(t, m, ipc.ServerConfig{})
+	t.Cleanup(func() { close(m.open) })
+	c := dial(t, ts.path, ipc.ClientConfig{ClientID: 1, Streams: 1})
+	write := call(c, "w")
+	waitFor(t, "the write applied", func() bool { return m.applied.Load() == 1 })
+	ipc.ExpireWrites(ts.Server)
+	m.open <- nil
+	if err := within(t, write, "the write whose reply could not be written"); !errors.Is(err, ipc.ErrSessionClosed) {
+		t.Fatalf("Call whose reply write failed: %v, want ErrSessionClosed", err)
+	}
+	waitFor(t, "the stream to end", func() bool { return ipc.ServedStreams(ts.Server) == 0 })
+}

@@ -22,7 +22,6 @@ type heldBatch struct {
 // replier writes the batches a stream hands over.
 type replier struct {
 	s      *serverStream
-	f      Flusher
 	queue  chan heldBatch // batches to write, in order
 	free   chan []byte    // written batches' buffers, for reuse
 	failed chan struct{}  // closed when a batch could not be written; err is set
@@ -30,10 +29,10 @@ type replier struct {
 	err    error
 }
 
-// newReplier starts the replier of s, whose handler f marks replies.
-func newReplier(s *serverStream, f Flusher) *replier {
+// newReplier starts the replier of s, whose handler marks replies.
+func newReplier(s *serverStream) *replier {
 	r := &replier{
-		s: s, f: f,
+		s:      s,
 		queue:  make(chan heldBatch, maxHeld),
 		free:   make(chan []byte, maxHeld),
 		failed: make(chan struct{}),
@@ -44,7 +43,9 @@ func newReplier(s *serverStream, f Flusher) *replier {
 }
 
 // run writes each batch once its mark allows, until the queue is closed.
-// After a failure it drops the batches: the session is closing.
+// A failure ends the session as a failed stream does, at once: the stream
+// may be waiting for requests while the client waits for the lost
+// replies. The batches that follow are dropped.
 func (r *replier) run() {
 	defer close(r.done)
 	for b := range r.queue {
@@ -52,6 +53,7 @@ func (r *replier) run() {
 			if err := r.write(b); err != nil {
 				r.err = err
 				close(r.failed)
+				r.s.sess.streamFailed(err)
 			}
 		}
 		r.free <- b.out[:0]
@@ -60,13 +62,10 @@ func (r *replier) run() {
 
 // write waits until the batch's replies may go, then writes them.
 func (r *replier) write(b heldBatch) error {
-	if b.mark == 0 {
-		return r.s.write(b.out)
-	}
-	if err := r.f.Flush(r.s.sess.peer, b.mark); err != nil {
-		err = fmt.Errorf("replies withheld: %w", err)
-		r.s.sess.abort(err) // the stream may be waiting for requests
-		return err
+	if b.mark > 0 {
+		if err := r.s.flusher.Flush(r.s.sess.peer, b.mark); err != nil {
+			return fmt.Errorf("replies withheld: %w", err)
+		}
 	}
 	return r.s.write(b.out)
 }
@@ -74,18 +73,22 @@ func (r *replier) write(b heldBatch) error {
 // hold hands s.out over to the replier, starting it if need be, and gives
 // s a free buffer. It blocks while maxHeld batches are held. flush has
 // checked that the replier has not failed.
-func (s *serverStream) hold(f Flusher) error {
+func (s *serverStream) hold() {
 	if s.rep == nil {
-		s.rep = newReplier(s, f)
+		s.rep = newReplier(s)
 	}
-	if s.held == maxHeld {
-		s.reuse(<-s.rep.free)
+	var free []byte
+	waited := s.held == maxHeld
+	if waited {
+		free = <-s.rep.free // a batch left the queue: it has room
 	}
 	s.rep.queue <- heldBatch{out: s.out, mark: s.mark}
 	s.held++
 	s.out, s.mark = nil, 0
+	if waited {
+		s.reuse(free) // once s.out is handed over, so that free replaces it
+	}
 	s.reclaim()
-	return nil
 }
 
 // reclaim takes back the buffers of the batches written meanwhile, and

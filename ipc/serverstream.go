@@ -21,14 +21,15 @@ const flushSize = 64 << 10
 // large. Replies that must wait for their mark go through the stream's
 // replier (see replier.go).
 type serverStream struct {
-	sess *session
-	st   streamConn
-	fr   *transport.FrameReader
-	max  int      // the largest reply frame length
-	out  []byte   // reply frames not yet written
-	mark uint64   // the highest mark of the replies in out (see Flusher)
-	rep  *replier // writes the replies that wait for their mark; nil until needed
-	held int      // batches handed to rep and not taken back
+	sess    *session
+	st      streamConn
+	fr      *transport.FrameReader
+	flusher Flusher  // the handler if it marks replies, else nil
+	max     int      // the largest reply frame length
+	out     []byte   // reply frames not yet written
+	mark    uint64   // the highest mark of the replies in out (see Flusher)
+	rep     *replier // writes the replies that wait for their mark; nil until needed
+	held    int      // batches handed to rep and not taken back
 }
 
 // panicError is a Handler panic, with the stack where it happened.
@@ -48,10 +49,19 @@ func (ss *session) serveStream(st streamConn) {
 	defer ss.remove(st)
 	max := ss.srv.cfg.Limits.MaxMessageSize
 	s := &serverStream{sess: ss, st: st, fr: transport.NewFrameReader(st, max), max: max}
+	s.flusher, _ = ss.srv.h.(Flusher)
 	err := s.serve()
 	if rerr := s.endReplies(); err == nil {
 		err = rerr
 	}
+	ss.streamFailed(err)
+}
+
+// streamFailed ends the session for err, the error that ended one of its
+// streams or a stream's replier, unless err is nil, the session is ending
+// anyway, or the client reset the stream: the client gave up on it, and
+// it ends alone.
+func (ss *session) streamFailed(err error) {
 	if err != nil && !ss.ending() && !errors.Is(err, yamux.ErrConnectionReset) {
 		ss.abort(err)
 	}
@@ -101,11 +111,10 @@ func (s *serverStream) apply(f transport.Frame) (err error) {
 // handle runs the handler on a request body, appending the reply to out
 // and noting its mark for a Flusher.
 func (s *serverStream) handle(body []byte) []byte {
-	f, ok := s.sess.srv.h.(Flusher)
-	if !ok {
+	if s.flusher == nil {
 		return s.sess.srv.h.Handle(s.sess.peer, body, s.out)
 	}
-	out, mark := f.HandleMarked(s.sess.peer, body, s.out)
+	out, mark := s.flusher.HandleMarked(s.sess.peer, body, s.out)
 	s.mark = max(s.mark, mark)
 	return out
 }
@@ -121,8 +130,9 @@ func (s *serverStream) flush() error {
 			return err
 		}
 	}
-	if f, ok := s.sess.srv.h.(Flusher); ok && (s.mark > 0 || s.rep != nil && s.reclaim() > 0) {
-		return s.hold(f)
+	if s.mark > 0 || s.rep != nil && s.reclaim() > 0 { // only with a flusher
+		s.hold()
+		return nil
 	}
 	err := s.write(s.out)
 	s.out = s.out[:0]
