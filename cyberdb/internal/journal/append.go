@@ -23,10 +23,7 @@ func (j *Journal) Append(rec []byte) uint64 {
 	wake := j.group && (n == 1 || n == j.target && j.delay == 0)
 	j.mu.Unlock()
 	if wake {
-		select {
-		case j.wake <- struct{}{}:
-		default:
-		}
+		signal(j.wake)
 	}
 	return lsn
 }
@@ -72,12 +69,10 @@ func (j *Journal) batchOf(lsn uint64) (*batch, error) {
 // delay, and waits for them like Wait.
 func (j *Journal) Sync(ctx context.Context) error {
 	lsn := j.Last()
-	for _, c := range []chan struct{}{j.now, j.wake} {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
+	if j.delay > 0 {
+		signal(j.now)
 	}
+	signal(j.wake)
 	return j.Wait(ctx, lsn)
 }
 
@@ -145,5 +140,14 @@ func (j *Journal) SetNext(lsn uint64) {
 	}
 	if lsn > j.last {
 		j.last, j.durable = lsn, lsn
+	}
+}
+
+// signal leaves a token in c, a channel of capacity 1, unless one is
+// there already.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }

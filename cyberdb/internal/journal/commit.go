@@ -20,7 +20,9 @@ func (j *Journal) run(interval time.Duration) {
 		case <-j.wake:
 			switch {
 			case j.delay > 0:
-				j.pause()
+				if j.pending() > 0 { // not a token left by a Sync
+					j.pause()
+				}
 			case j.group:
 				j.gather(gather)
 			}
@@ -77,6 +79,13 @@ func (j *Journal) short() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return len(j.recs) > 0 && len(j.recs) < j.target
+}
+
+// pending returns how many records wait for a commit.
+func (j *Journal) pending() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.recs)
 }
 
 // commit writes the buffered records at once and ends their
