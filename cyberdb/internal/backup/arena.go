@@ -33,9 +33,6 @@ func (a *arena) copy(v []byte) []byte {
 // string returns a copy of k as a string, which shares a block as the
 // results of copy do: its bytes are never written again.
 func (a *arena) string(k []byte) string {
-	if len(k) == 0 || len(k) > arenaChunk/16 {
-		return string(k)
-	}
 	b := a.copy(k)
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }

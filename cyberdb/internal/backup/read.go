@@ -320,21 +320,24 @@ func (t *tableReader) load() (engine.TableData, error) {
 	return td, err
 }
 
-// loadDict reads the dict into td.Dict, copying its keys and values into
-// a. A large dict's map is filled by a goroutine of its own while the
-// entries are read and checked, when there is a processor to run it.
+// loadDict reads the dict into td.Dict, copying its values into a and its
+// keys into blocks of their own: a key lives as long as its entry, and
+// would otherwise keep the values of its block alive after they are
+// replaced. A large dict's map is filled by a goroutine of its own while
+// the entries are read and checked, when there is a processor to run it.
 func (t *tableReader) loadDict(td *engine.TableData, a *arena) error {
+	var keys arena
 	if t.count < parallelFill || runtime.GOMAXPROCS(0) < 2 {
 		td.Dict = make(map[string]engine.Entry, t.count)
 		return t.each(func(k []byte, e engine.Entry) {
 			e.V = a.copy(e.V)
-			td.Dict[a.string(k)] = e
+			td.Dict[keys.string(k)] = e
 		})
 	}
 	f := newFiller(int(t.count))
 	defer func() { td.Dict = f.wait() }()
 	return t.each(func(k []byte, e engine.Entry) {
 		e.V = a.copy(e.V)
-		f.add(a.string(k), e)
+		f.add(keys.string(k), e)
 	})
 }
