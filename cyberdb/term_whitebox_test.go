@@ -90,12 +90,28 @@ func TestDropTerm(t *testing.T) {
 	}
 }
 
-// A term that cannot be written is still taken, as before the term was
-// written during the restore.
-func TestTakeTerm_WriteFails(t *testing.T) {
-	l := termLeader(filepath.Join(t.TempDir(), "missing"), 3)
-	if got := l.takeTerm(l.startTerm()); got != 4 {
-		t.Fatalf("term %d, want 4", got)
+// A term whose early write fails is still taken, and written again once
+// the restore is over: to the file if its directory has appeared since,
+// and not at all if it still cannot be written.
+func TestTakeTerm_EarlyWriteFails(t *testing.T) {
+	for _, appears := range []bool{true, false} {
+		dir := filepath.Join(t.TempDir(), "later")
+		l := termLeader(dir, 0)
+		p := l.startTerm()
+		if p.wait(); p.err == nil {
+			t.Fatal("the term was written without its directory")
+		}
+		if appears {
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := l.takeTerm(p); got != 1 {
+			t.Fatalf("term %d, want 1", got)
+		}
+		if got, err := readTerm(l.files.termFile()); appears && (err != nil || got != 1) {
+			t.Fatalf("the term file holds %d, %v; want 1", got, err)
+		}
 	}
 }
 
