@@ -98,10 +98,7 @@ func crashTest(t *testing.T, cc crashCase) {
 		f.start("worker", s, "CDB_APPEND=1")
 	}
 	f.eventually(childTimeout, "every worker ready", func() bool { return f.countLive(func(p *proc) bool { return p.ready }) == crashSlots })
-	// The workers created the tables as they started: the first leader
-	// lives past the loss window after that, so that no kill can take
-	// the tables with it.
-	kills := f.chaos(ctest.Rand(t), ctest.Rounds(3, 8), cc, time.Now().Add(cc.window))
+	kills := f.chaos(ctest.Rand(t), ctest.Rounds(3, 8), cc)
 	f.eventually(childTimeout, "every worker ready after the last kill", func() bool {
 		return f.countLive(func(p *proc) bool { return p.ready }) == crashSlots
 	})
@@ -138,10 +135,12 @@ func (f *fleet) checkGone() {
 
 // chaos kills the leader rounds times (up to 4 more while some slot has
 // not led) at a random moment of its leadership and starts a new worker
-// in its slot. The first kill comes no earlier than durable. It returns
-// the times of the kills.
-func (f *fleet) chaos(rng *rand.Rand, rounds int, cc crashCase, durable time.Time) []time.Time {
+// in its slot. It returns the times of the kills. The workers, ready,
+// have created the tables: the first kill comes a loss window later at
+// the earliest, so that no kill can take the tables with it.
+func (f *fleet) chaos(rng *rand.Rand, rounds int, cc crashCase) []time.Time {
 	f.t.Helper()
+	durable := time.Now().Add(cc.window)
 	led := map[int]bool{}
 	var kills []time.Time
 	var takeovers []time.Duration
@@ -342,22 +341,12 @@ func (f *fleet) eventually(timeout time.Duration, msg string, cond func() bool) 
 			return true
 		}
 		for _, p := range f.procs {
-			if p.killedAt.IsZero() && !p.quitting && isClosed(p.drained) {
+			if p.killedAt.IsZero() && !p.quitting && ctest.Closed(p.drained) {
 				f.t.Fatalf("%s exited unasked while waiting until %s", p.name, msg)
 			}
 		}
 		return false
 	})
-}
-
-// isClosed reports whether ch is closed.
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // leader waits until a live process has reported that it leads and
@@ -409,7 +398,7 @@ func (f *fleet) expect(p *proc, prefix string, timeout time.Duration) string {
 			}
 		}
 		p.cursor = len(p.lines)
-		if isClosed(p.drained) {
+		if ctest.Closed(p.drained) {
 			f.t.Fatalf("%s exited before printing %q", p.name, prefix)
 		}
 		return false

@@ -29,3 +29,13 @@ func Logger() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// Closed reports whether ch is closed, without waiting.
+func Closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

@@ -16,14 +16,7 @@ import (
 func (c *Child) Lines() <-chan string { return c.lines }
 
 // Exited reports whether the child has exited.
-func (c *Child) Exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Child) Exited() bool { return Closed(c.done) }
 
 // KillAt sends SIGKILL, waits for the child to be gone and returns the
 // time just before the signal was sent.
