@@ -147,11 +147,12 @@ func (t *table) due(now int64, limit int, ops []Op) ([]Op, int64) {
 
 // expiry returns the operation that removes the expired key k of t: an
 // unlock, in the hidden table of locks, whose lapse of the lease removes
-// it as OpDictExpireKey does in a dict of the user's.
+// it as OpDictExpireKey does in a dict of the user's, and which leaves a
+// lease refreshed meanwhile alone.
 func (t *table) expiry(k string) Op {
 	en, _ := t.get(k)
 	if t.name == LockTable {
-		return Op{Code: OpUnlock, Key: k, Version: en.Ver}
+		return Op{Code: OpUnlock, Key: k, Version: en.Ver, TTL: lapsedOnly}
 	}
 	return Op{Code: OpDictExpireKey, Table: t.name, Key: k, Version: en.Ver}
 }

@@ -90,11 +90,17 @@ func (e *Engine) acquire(t *table, op *Op, res *Result) {
 	res.Found, res.Version = true, t.cur
 }
 
+// lapsedOnly, as the TTL of an OpUnlock, makes it remove the lock only if
+// its lease has lapsed: the expirer's unlock, which a refresh applied
+// after the expirer saw the lease end (on a clock that stepped back) must
+// not undo.
+const lapsedOnly = -1
+
 // release ends (OpUnlock) or extends (OpLockRefresh) the lease of the
 // lock op.Key held with the token op.Version.
 func (e *Engine) release(t *table, op *Op, res *Result) {
 	en, held := e.lapse(t, op.Key)
-	if !held || en.Ver != op.Version {
+	if !held || en.Ver != op.Version || op.Code == OpUnlock && op.TTL == lapsedOnly {
 		return
 	}
 	res.Found, res.Version = true, en.Ver

@@ -252,6 +252,27 @@ func TestLock_ExpiredLeaseRemoved(t *testing.T) {
 	}
 }
 
+// TestLock_ExpiryAfterRefresh applies the expirer's unlock after a refresh
+// that came once the expirer had seen the lease end, as when the clock
+// steps back in between: the refreshed lock stays held.
+func TestLock_ExpiryAfterRefresh(t *testing.T) {
+	e, clk := newTimedEngine(t)
+	tok := ok(t, e, lockOp("L", 1, time.Second)).Version
+	ops, _ := e.DueExpiries(clk.now().Add(2*time.Second), 10)
+	if len(ops) != 1 {
+		t.Fatalf("due %+v, want the lock's expiry", ops)
+	}
+	if !ok(t, e, Op{Code: OpLockRefresh, Key: "L", Version: tok, TTL: int64(time.Minute)}).Found {
+		t.Fatal("refresh within the lease failed")
+	}
+	if res := do(e, ops[0]); res.Err != OK || res.Found {
+		t.Fatalf("the expiry of a refreshed lock: %+v, want nothing done", res)
+	}
+	if got := locksHeld(e); fmt.Sprint(got) != fmt.Sprintf("[L:%d:1:1001]", tok) {
+		t.Fatalf("locks after the late expiry: %v, want L still held", got)
+	}
+}
+
 // TestLock_Replay logs lock operations and replays them into an engine
 // whose clock is far ahead: it must end with the same lock table.
 func TestLock_Replay(t *testing.T) {
