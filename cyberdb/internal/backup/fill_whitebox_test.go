@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/ctest"
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 	bolt "go.etcd.io/bbolt"
 )
@@ -84,10 +85,6 @@ func TestRead_BigDict(t *testing.T) {
 	if !errors.Is(err, ErrCorrupt) || tables != nil || !strings.Contains(err.Error(), fmt.Sprintf("entry %d ", parallelFill/2)) {
 		t.Fatalf("damaged file: %d tables, %v; want ErrCorrupt at entry %d", len(tables), err, parallelFill/2)
 	}
-	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines after the failed read, %d before", runtime.NumGoroutine(), before)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	ctest.Eventually(t, 5*time.Second, fmt.Sprintf("the filler to end (%d goroutines before the read)", before),
+		func() bool { return runtime.NumGoroutine() <= before })
 }

@@ -8,9 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
-
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/durable"
+	"github.com/cyberdb-go/cyberdb/cyberdb/internal/engine"
 )
 
 // Write stores tables and meta in a backup file at path, replacing any previous one
