@@ -82,6 +82,9 @@ func must(t testing.TB, err error) {
 	}
 }
 
+// takeWait bounds the wait for a blocked call to return once it can.
+const takeWait = 5 * time.Second
+
 // outcome waits for what a call running in another goroutine sends on ch.
 func outcome[T any](t *testing.T, ch <-chan T) T {
 	t.Helper()

@@ -15,9 +15,6 @@ import (
 	"github.com/cyberdb-go/cyberdb/cyberdb/internal/ctest"
 )
 
-// takeWait bounds the wait for a blocked call to return once it can.
-const takeWait = 5 * time.Second
-
 // listOf returns the elements of l as strings.
 func listOf(t *testing.T, l *cyberdb.List) []string {
 	t.Helper()

@@ -1,6 +1,7 @@
 package cyberdb_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -66,6 +67,19 @@ func has(t *testing.T, d *cyberdb.Dict, key string) bool {
 	ok, err := d.Has(testCtx(t), key)
 	must(t, err)
 	return ok
+}
+
+// intOf returns the integer stored under key, failing the test on error
+// or when the key is missing.
+func intOf(t *testing.T, d *cyberdb.Dict, key string) int {
+	t.Helper()
+	var n int
+	found, err := d.Get(testCtx(t), key, &n)
+	must(t, err)
+	if !found {
+		t.Fatalf("key %q is missing", key)
+	}
+	return n
 }
 
 // ttlOf returns TTL(key), failing the test on error.
@@ -582,4 +596,46 @@ func TestTTL_LenAsKeyExpires(t *testing.T) {
 			t.Fatalf("Len read %v (want 1 or 2) %d times as a key whose deadline a transaction set twice expired", bad[:1], len(bad))
 		}
 	})
+}
+
+// Many keys that expire together are all removed within seconds of their
+// deadline, by the leader, without any reader: the watch sees an
+// EventExpire for each.
+func TestTTL_ManyKeysRemovedOnTime(t *testing.T) {
+	n := 50_000
+	if testing.Short() {
+		n = 5_000
+	}
+	db := openLeader(t, ctest.Dir(t))
+	ctx := testCtx(t)
+	d, err := db.CreateDict(ctx, "sessions")
+	must(t, err)
+	const ttl, lagMax = 500 * time.Millisecond, 10 * time.Second
+	must(t, d.SetDefaultTTL(ctx, ttl))
+	m := make(map[string]int, n)
+	for i := range n {
+		m[fmt.Sprintf("s%06d", i)] = i
+	}
+	from := dictAnchor(t, db, d)
+	deadline := time.Now().Add(ttl)
+	wctx, cancel := context.WithDeadline(ctx, deadline.Add(lagMax))
+	defer cancel()
+	events := db.Watch(wctx, "sessions", &cyberdb.WatchOptions{From: from})
+	must(t, d.SetMany(ctx, m))
+	expired := 0
+	for ev, err := range events {
+		if err != nil {
+			t.Fatalf("%d of %d keys removed %v after their deadline: %v", expired, n, lagMax, err)
+		}
+		if ev.Type == cyberdb.EventExpire {
+			expired++
+		}
+		if expired == n {
+			break
+		}
+	}
+	t.Logf("%d keys removed %v after their deadline", n, time.Since(deadline))
+	if got, err := d.Len(ctx); err != nil || got != 0 {
+		t.Fatalf("Len = %d, %v after every key expired", got, err)
+	}
 }

@@ -6,20 +6,10 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cyberdb-go/cyberdb/cyberdb"
 )
-
-// addOne is an Update function that increments an integer, 0 if absent.
-func addOne(old cyberdb.Value, found bool) (any, error) {
-	var n int
-	if found {
-		if err := old.Decode(&n); err != nil {
-			return nil, err
-		}
-	}
-	return n + 1, nil
-}
 
 func TestUpdate_ConcurrentIncrementsExact(t *testing.T) {
 	inBothRoles(t, func(t *testing.T, db *cyberdb.DB) {
@@ -36,7 +26,7 @@ func TestUpdate_ConcurrentIncrementsExact(t *testing.T) {
 		for w := range workers {
 			wg.Go(func() {
 				for range rounds {
-					v, err := d.Update(ctx, "n", addOne)
+					v, err := d.Update(ctx, "n", primIncr)
 					if err != nil {
 						t.Errorf("Update: %v", err)
 						return
@@ -178,10 +168,7 @@ func TestUpdate_RetriesOnConflict(t *testing.T) {
 		if !slices.Equal(seen, []int{1, 100}) {
 			t.Fatalf("fn saw %v, want [1 100]: one retry after the conflict", seen)
 		}
-		var n int
-		_, err = d.Get(ctx, "n", &n)
-		must(t, err)
-		if n != 101 {
+		if n := intOf(t, d, "n"); n != 101 {
 			t.Fatalf("n = %d, want 101", n)
 		}
 	})
@@ -206,10 +193,7 @@ func TestUpdate_GivesUpWithConflict(t *testing.T) {
 		if !errors.Is(err, cyberdb.ErrConflict) {
 			t.Fatalf("Update that always loses = %v, want ErrConflict", err)
 		}
-		var n int
-		_, err = d.Get(ctx, "n", &n)
-		must(t, err)
-		if n != calls || calls < 2 {
+		if n := intOf(t, d, "n"); n != calls || calls < 2 {
 			t.Fatalf("n = %d after %d calls: Update stored its own value", n, calls)
 		}
 	})
@@ -246,7 +230,7 @@ func TestUpdate_VersionsGrow(t *testing.T) {
 		_, err = d.Incr(ctx, "k", 1)
 		must(t, err)
 		step("Incr")
-		_, err = d.Update(ctx, "k", addOne)
+		_, err = d.Update(ctx, "k", primIncr)
 		must(t, err)
 		step("Update")
 		if ok, err := d.CompareAndSwap(ctx, "k", 3, 4); err != nil || !ok {
@@ -288,7 +272,7 @@ func TestUpdate_MissingTable(t *testing.T) {
 		// A list now holds the name.
 		_, err = db.CreateList(ctx, "d")
 		must(t, err)
-		if _, err := d.Update(ctx, "k", addOne); !errors.Is(err, cyberdb.ErrWrongType) {
+		if _, err := d.Update(ctx, "k", primIncr); !errors.Is(err, cyberdb.ErrWrongType) {
 			t.Fatalf("Update on a list = %v, want ErrWrongType", err)
 		}
 	})
@@ -303,9 +287,8 @@ func TestUpdate_UnencodableValue(t *testing.T) {
 		if !errors.Is(err, cyberdb.ErrInvalid) {
 			t.Fatalf("Update to a channel = %v, want ErrInvalid", err)
 		}
-		var n int
-		if _, err := d.Get(ctx, "k", &n); err != nil || n != 1 {
-			t.Fatalf("k = %d, %v after a refused Update", n, err)
+		if n := intOf(t, d, "k"); n != 1 {
+			t.Fatalf("k = %d after a refused Update", n)
 		}
 	})
 }
@@ -327,9 +310,30 @@ func TestUpdate_ExpiredKeyIsAbsent(t *testing.T) {
 			return 1, nil
 		})
 		must(t, err)
-		var n int
-		if _, err := d.Get(ctx, "n", &n); err != nil || n != 1 {
-			t.Fatalf("n = %d, %v; want 1", n, err)
+		if n := intOf(t, d, "n"); n != 1 {
+			t.Fatalf("n = %d, want 1", n)
+		}
+	})
+}
+
+// Update stores its value as Set does: the key's deadline goes, and the
+// dict's default TTL, if any, applies.
+func TestUpdate_DeadlineAsSet(t *testing.T) {
+	inBothRoles(t, func(t *testing.T, db *cyberdb.DB) {
+		ctx := testCtx(t)
+		d, err := db.CreateDict(ctx, "d")
+		must(t, err)
+		must(t, d.SetTTL(ctx, "k", 1, time.Hour))
+		_, err = d.Update(ctx, "k", primIncr)
+		must(t, err)
+		if left, ok := ttlOf(t, d, "k"); !ok || left != cyberdb.NoTTL {
+			t.Fatalf("TTL after Update of a key with a deadline = %v, %v; want NoTTL", left, ok)
+		}
+		must(t, d.SetDefaultTTL(ctx, time.Minute))
+		_, err = d.Update(ctx, "k", primIncr)
+		must(t, err)
+		if left, ok := ttlOf(t, d, "k"); !ok || left <= 0 || left > time.Minute {
+			t.Fatalf("TTL after Update in a dict with a default TTL = %v, %v; want at most a minute", left, ok)
 		}
 	})
 }
