@@ -49,6 +49,12 @@ func TestParseFlags_Invalid(t *testing.T) {
 		{"-ops-mode", "eventually"},
 		{"-snapshots", "0"},
 		{"-goroutines", "0"},
+		{"-prim-rows", "hset"},
+		{"-prim-clients", "0"},
+		{"-prim-consumers", "0"},
+		{"-prim-mode", "eventually"},
+		{"-prim-redis-fsync", "sometimes"},
+		{"-prim-duration", "0s"},
 	} {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("parseFlags(%q): no error", args)

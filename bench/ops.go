@@ -81,13 +81,13 @@ func (b *bench) opsColumns(cells []opsCell) ([]*opsColumn, func()) {
 		cols, stops = append(cols, cs...), append(stops, stop)
 	}
 	if want(colClient) || want(colLocal) {
-		add(b.opsStore(procs, want(colClient), want(colLocal)))
+		add(b.opsStore("ops", b.cfg.ops.mode, procs, want(colClient), want(colLocal)))
 	}
 	if want(colRedis) {
 		if b.redis == "" {
 			fmt.Fprintf(b.out, "redis column skipped: %q not found on PATH (install redis-server or pass -redis-server PATH)\n", b.cfg.redisServer)
 		} else {
-			add(b.opsRedis(procs, pool))
+			add(b.opsRedis("ops", b.cfg.ops.redisFsync, procs, pool))
 		}
 	}
 	if want(colEcho) {
@@ -103,17 +103,18 @@ func (b *bench) opsColumns(cells []opsCell) ([]*opsColumn, func()) {
 	}
 }
 
-// opsStore starts a store's leader and, for the store-client column,
-// procs client processes.
-func (b *bench) opsStore(procs int, client, local bool) ([]*opsColumn, func()) {
+// opsStore starts a store's leader in Durability mode and, for the
+// store-client column, procs client processes. suite ("ops", "prim")
+// prefixes the directory and the profiles.
+func (b *bench) opsStore(suite, mode string, procs int, client, local bool) ([]*opsColumn, func()) {
 	fail := func(err error) ([]*opsColumn, func()) {
 		return []*opsColumn{{name: colClient, err: err}, {name: colLocal, err: err}}, func() {}
 	}
-	dir, err := b.dir("ops-")
+	dir, err := b.dir(suite + "-")
 	if err != nil {
 		return fail(err)
 	}
-	sm := storeMsg{Dir: dir, Mode: b.cfg.ops.mode, Profile: b.profile("ops-leader")}
+	sm := storeMsg{Dir: dir, Mode: mode, Profile: b.profile(suite + "-leader")}
 	leader, err := b.startLeader(sm)
 	if err != nil {
 		return fail(err)
@@ -121,7 +122,7 @@ func (b *bench) opsStore(procs int, client, local bool) ([]*opsColumn, func()) {
 	var cols []*opsColumn
 	var clients []*child
 	if client {
-		sm.Profile = b.profile("ops-client")
+		sm.Profile = b.profile(suite + "-client")
 		clients, err = b.startN(procs, clientMsg{Target: "store", Store: sm})
 		cols = append(cols, &opsColumn{name: colClient, callers: clients, loader: leader, err: err})
 	}
@@ -131,27 +132,28 @@ func (b *bench) opsStore(procs int, client, local bool) ([]*opsColumn, func()) {
 	return cols, func() {
 		stopAll(clients)
 		if err := leader.stop(time.Minute); err != nil {
-			fmt.Fprintf(os.Stderr, "ops: stopping the leader: %v\n", err)
+			fmt.Fprintf(os.Stderr, "%s: stopping the leader: %v\n", suite, err)
 		}
 	}
 }
 
-// opsRedis starts a Redis server and procs client processes with pool
-// connections each.
-func (b *bench) opsRedis(procs, pool int) ([]*opsColumn, func()) {
+// opsRedis starts a Redis server with appendfsync fsync and procs client
+// processes with pool connections each. suite ("ops", "prim") prefixes
+// the directory and the profile.
+func (b *bench) opsRedis(suite, fsync string, procs, pool int) ([]*opsColumn, func()) {
 	col := &opsColumn{name: colRedis}
-	dir, err := b.dir("redis-")
+	dir, err := b.dir(suite + "-redis-")
 	if err != nil {
 		col.err = err
 		return []*opsColumn{col}, func() {}
 	}
-	srv, err := startRedis(b.redis, dir, b.cfg.ops.redisFsync)
+	srv, err := startRedis(b.redis, dir, fsync)
 	if err != nil {
 		col.err = err
 		return []*opsColumn{col}, func() {}
 	}
 	b.track(srv)
-	cm := clientMsg{Target: "redis", Redis: srv.sock, Pool: pool, Store: storeMsg{Profile: b.profile("ops-redis-client")}}
+	cm := clientMsg{Target: "redis", Redis: srv.sock, Pool: pool, Store: storeMsg{Profile: b.profile(suite + "-redis-client")}}
 	col.callers, col.err = b.startN(procs, cm)
 	if col.err == nil {
 		col.loader = col.callers[0]

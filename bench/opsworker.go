@@ -141,12 +141,7 @@ func runOpsCell(t opsTarget, run opsRun) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	start := time.Unix(0, run.StartAt)
-	from, end := start.Add(run.Warmup), start.Add(run.Warmup+run.Duration)
-	time.Sleep(time.Until(start))
-	if now := time.Now(); now.After(from) {
-		from = now // preparing overran the warm-up
-	}
+	from, end := window(run.StartAt, run.Warmup, run.Duration)
 	ctx, cancel := context.WithDeadline(context.Background(), end.Add(30*time.Second))
 	defer cancel()
 	mallocs := countMallocs(from, end)
@@ -157,10 +152,7 @@ func runOpsCell(t opsTarget, run opsRun) (result, error) {
 		wg.Go(func() { parts[i] = callLoop(ctx, c, g, run.Cell.Batch, from, end) })
 	}
 	wg.Wait()
-	total := result{Lat: newHist()}
-	for _, p := range parts {
-		total.merge(p)
-	}
+	total := mergeAll(parts)
 	total.Mallocs = <-mallocs
 	total.Elapsed = max(end.Sub(from), 0)
 	return total, nil

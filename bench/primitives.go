@@ -27,7 +27,7 @@ var primKinds = []primKind{
 	{"queue", "1 producer List.Append, consumers MoveWait(Front to the Back of their in-flight lists)",
 		"1 producer LPUSH, consumers BLMOVE queue inflight RIGHT LEFT (100 ms timeout)", false},
 	{"watch-latency", "Dict.Set, then wait for its event from db.Watch of the table (one write in flight)",
-		"SET, then wait for its message from PSUBSCRIBE __keyspace@0__:watch:* (notify-keyspace-events KEA)", false},
+		"SET, then wait for its message from PSUBSCRIBE __keyspace@0__:watch:* (notify-keyspace-events K$)", false},
 	{"watch-rate", "Dict.Set back to back from 1 writer, db.Watch counting", "SET back to back from 1 writer, PSUBSCRIBE counting", false},
 	{"lock", "TryLock(name, 30s) + Unlock (one name per client; fencing token)", "SET name v NX EX 30 + DEL (no fencing token; DEL does not check the holder)", true},
 }
@@ -149,29 +149,6 @@ type primColumn struct {
 	err    error // why the column cannot run; its cells fail with it
 }
 
-// primCell is one row measured on one column, -count times.
-type primCell struct {
-	reps []primResult
-	err  error
-}
-
-// rate returns the median throughput.
-func (c *primCell) rate() float64 {
-	rs := make([]result, len(c.reps))
-	for i, r := range c.reps {
-		rs[i] = r.result
-	}
-	return medianOf(rs, result.opsPerSec)
-}
-
-// total merges the repetitions.
-func (c *primCell) total() primResult {
-	return sumPrim(c.reps, 0)
-}
-
-// ok reports whether the cell has figures to show.
-func (c *primCell) ok() bool { return c != nil && c.err == nil && c.rate() > 0 }
-
 // runPrimitives measures each row on the store and on Redis, interleaved,
 // -count times.
 func runPrimitives(b *bench) error {
@@ -190,11 +167,11 @@ func runPrimitives(b *bench) error {
 			col.stop()
 		}
 	}()
-	cells := map[primRow]map[string]*primCell{}
+	cells := map[primRow]map[string]*cell{}
 	for _, row := range rows {
-		cells[row] = map[string]*primCell{}
+		cells[row] = map[string]*cell{}
 		for _, col := range cols {
-			cells[row][col.name] = &primCell{}
+			cells[row][col.name] = &cell{target: col.name}
 		}
 	}
 	for rep := range b.cfg.count {
@@ -216,78 +193,45 @@ func runPrimitives(b *bench) error {
 
 // primStoreColumn starts a store's leader and one client process.
 func (b *bench) primStoreColumn() *primColumn {
-	col := &primColumn{name: primStore, stop: func() {}}
-	dir, err := b.dir("prim-")
-	if err != nil {
-		col.err = err
-		return col
-	}
-	sm := storeMsg{Dir: dir, Mode: b.cfg.prim.mode, Profile: b.profile("prim-leader")}
-	leader, err := b.startLeader(sm)
-	if err != nil {
-		col.err = err
-		return col
-	}
-	sm.Profile = b.profile("prim-client")
-	clients, err := b.startN(1, clientMsg{Target: "store", Store: sm})
-	if err == nil {
-		col.client = clients[0]
-	}
-	col.err = err
-	col.stop = func() {
-		stopAll(clients)
-		if err := leader.stop(time.Minute); err != nil {
-			fmt.Fprintf(os.Stderr, "primitives: stopping the leader: %v\n", err)
-		}
-	}
-	return col
+	cols, stop := b.opsStore("prim", b.cfg.prim.mode, 1, true, false)
+	return primColumnOf(primStore, cols[0], stop)
 }
 
 // primRedisColumn starts a Redis server and one client process with a
 // connection for every caller.
 func (b *bench) primRedisColumn() *primColumn {
 	p := &b.cfg.prim
-	col := &primColumn{name: primRedis, stop: func() {}}
-	dir, err := b.dir("prim-redis-")
-	if err != nil {
-		col.err = err
-		return col
-	}
-	srv, err := startRedis(b.redis, dir, p.redisFsync)
-	if err != nil {
-		col.err = err
-		return col
-	}
-	b.track(srv)
 	pool := max(slices.Max(p.clients), p.consumers+1) + 2
-	cm := clientMsg{Target: "redis", Redis: srv.sock, Pool: pool, Store: storeMsg{Profile: b.profile("prim-redis-client")}}
-	clients, err := b.startN(1, cm)
-	if err == nil {
-		col.client = clients[0]
+	cols, stop := b.opsRedis("prim", p.redisFsync, 1, pool)
+	return primColumnOf(primRedis, cols[0], stop)
+}
+
+// primColumnOf returns the column name of the primitives suite on the
+// one client process of col.
+func primColumnOf(name string, col *opsColumn, stop func()) *primColumn {
+	pc := &primColumn{name: name, stop: stop, err: col.err}
+	if pc.err == nil {
+		pc.client = col.callers[0]
 	}
-	col.err = err
-	col.stop = func() {
-		stopAll(clients)
-		srv.stop()
-	}
-	return col
+	return pc
 }
 
 // primOne measures a row once on a column unless the column has failed.
 // A row that fails in the client fails its cell only.
-func (b *bench) primOne(col *primColumn, row primRow, seed uint64, c *primCell) {
+func (b *bench) primOne(col *primColumn, row primRow, seed uint64, c *cell) {
 	if col.err != nil {
 		c.err = col.err
 		return
 	}
 	run := b.cfg.prim.run(row, b.cfg.keys, seed)
-	var r primResult
-	err := col.client.call("prim", run, primTimeout(run)+time.Minute, "result", &r)
+	var reply primReply
+	err := col.client.call("prim", run, primTimeout(run)+time.Minute, "result", &reply)
+	r := reply.result
 	switch {
 	case err != nil:
 		col.err, c.err = err, err
-	case r.Err != "":
-		c.err = errors.New(r.Err)
+	case reply.Err != "":
+		c.err = errors.New(reply.Err)
 	}
 	if c.err != nil {
 		fmt.Fprintf(os.Stderr, "  %-13s %-5s %-7s failed: %v\n", row.kind.name, row.callers(), col.name, c.err)

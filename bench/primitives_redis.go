@@ -139,11 +139,12 @@ type redisWatch struct {
 	value []byte
 }
 
-// watched turns keyspace notifications on (notify-keyspace-events KEA)
+// watched turns keyspace notifications of string commands on
+// (notify-keyspace-events K$, all that the watch's PSUBSCRIBE needs)
 // until the returned function turns them off again, so that they cost
 // nothing in the other rows.
 func (p *redisPrim) watched(ctx context.Context) (watchSide, func(), error) {
-	if err := p.c.ConfigSet(ctx, "notify-keyspace-events", "KEA").Err(); err != nil {
+	if err := p.c.ConfigSet(ctx, "notify-keyspace-events", "K$").Err(); err != nil {
 		return nil, nil, err
 	}
 	off := func() { p.c.ConfigSet(context.Background(), "notify-keyspace-events", "") }

@@ -6,7 +6,7 @@ import (
 )
 
 // retryNote formats the retries per operation of a result, if any.
-func retryNote(r primResult) string {
+func retryNote(r result) string {
 	if r.Retries == 0 || r.Ops == 0 {
 		return ""
 	}
@@ -14,7 +14,7 @@ func retryNote(r primResult) string {
 }
 
 // primRep writes the line of one run of a row on a column.
-func (g *gobench) primRep(row primRow, column string, r primResult) {
+func (g *gobench) primRep(row primRow, column string, r result) {
 	if r.Ops == 0 {
 		return
 	}
@@ -28,11 +28,11 @@ func (g *gobench) primRep(row primRow, column string, r primResult) {
 
 // primTable prints the suite's table, the store and Redis side by side,
 // and what each row measures.
-func (b *bench) primTable(rows []primRow, cells map[primRow]map[string]*primCell) {
+func (b *bench) primTable(rows []primRow, cells map[primRow]map[string]*cell) {
 	var lines []string
 	for _, row := range rows {
 		s, r := cells[row][primStore], cells[row][primRedis]
-		line := row.kind.name + "\t" + row.callers() + "\t" + primFigures(s) + "\t" + primFigures(r) + "\t" + ratio2(s, r)
+		line := row.kind.name + "\t" + row.callers() + "\t" + primFigures(s) + "\t" + primFigures(r) + "\t" + ratio(s, r)
 		lines = append(lines, line+"\t"+strings.Join(primNotes(s, r), "; "))
 	}
 	fmt.Fprintln(b.out)
@@ -52,7 +52,7 @@ func (b *bench) primTable(rows []primRow, cells map[primRow]map[string]*primCell
 }
 
 // primFigures formats a cell's ops/s, p50 and p99, or why it has none.
-func primFigures(c *primCell) string {
+func primFigures(c *cell) string {
 	switch {
 	case c == nil:
 		return "-\t-\t-"
@@ -63,16 +63,8 @@ func primFigures(c *primCell) string {
 	return fmt.Sprintf("%s\t%s\t%s", fmtRate(c.rate()), fmtDur(t.Lat.quantile(0.5)), fmtDur(t.Lat.quantile(0.99)))
 }
 
-// ratio2 formats the store's throughput over Redis's.
-func ratio2(s, r *primCell) string {
-	if !s.ok() || !r.ok() {
-		return "-"
-	}
-	return fmt.Sprintf("%.2fx", s.rate()/r.rate())
-}
-
 // primNotes lists a row's retries, errors and failures.
-func primNotes(cs ...*primCell) []string {
+func primNotes(cs ...*cell) []string {
 	var notes []string
 	for i, c := range cs {
 		name := []string{primStore, primRedis}[i]

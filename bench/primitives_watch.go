@@ -61,10 +61,10 @@ type delivery struct {
 // runWatchLatency writes a key, waits until the watcher sees it, and
 // repeats: run.Writes measured writes after the warm-up. The latency is
 // from the start of the write call to the watcher's receipt.
-func runWatchLatency(ctx context.Context, t primTarget, run primRun) (primResult, error) {
+func runWatchLatency(ctx context.Context, t primTarget, run primRun) (result, error) {
 	w, release, err := t.watched(ctx)
 	if err != nil {
-		return primResult{}, err
+		return result{}, err
 	}
 	defer release()
 	got := make(chan delivery, 1024)
@@ -75,11 +75,11 @@ func runWatchLatency(ctx context.Context, t primTarget, run primRun) (primResult
 		}
 	})
 	if err != nil {
-		return primResult{}, err
+		return result{}, err
 	}
 	defer stop()
-	from, _ := run.window()
-	res := newPrimResult()
+	from, _ := window(run.StartAt, run.Warmup, run.Duration)
+	res := result{Lat: newHist()}
 	start := time.Now()
 	for res.Ops < int64(run.Writes) {
 		t0 := time.Now()
@@ -89,11 +89,11 @@ func runWatchLatency(ctx context.Context, t primTarget, run primRun) (primResult
 		}
 		key := strconv.FormatInt(t0.UnixNano(), 10)
 		if err := w.write(ctx, key); err != nil {
-			return primResult{}, err
+			return result{}, err
 		}
 		at, err := await(got, key)
 		if err != nil {
-			return primResult{}, err
+			return result{}, err
 		}
 		if measured {
 			res.Ops++
@@ -124,15 +124,18 @@ func await(got <-chan delivery, key string) (time.Time, error) {
 // watcher counts them: events delivered per second, end to end, and the
 // time from each write call's start to its delivery. Each key is the
 // Unix-ns start of its write.
-func runWatchRate(ctx context.Context, t primTarget, run primRun) (primResult, error) {
+func runWatchRate(ctx context.Context, t primTarget, run primRun) (result, error) {
 	w, release, err := t.watched(ctx)
 	if err != nil {
-		return primResult{}, err
+		return result{}, err
 	}
 	defer release()
-	var lo, hi, last atomic.Int64 // the measured writes' start times; the last one seen
+	var lo, hi, last, want atomic.Int64 // the measured writes' start times; the last one seen; the last one written
 	lo.Store(math.MaxInt64)
-	res := newPrimResult() // the watcher's, until it stops
+	want.Store(math.MaxInt64)
+	caught := make(chan struct{}) // closed once the watcher has seen want
+	var once sync.Once
+	res := result{Lat: newHist()} // the watcher's, until it stops
 	var lastAt time.Time
 	stop, err := startWatch(ctx, w, func(key string) {
 		t0, err := strconv.ParseInt(key, 10, 64)
@@ -146,21 +149,34 @@ func runWatchRate(ctx context.Context, t primTarget, run primRun) (primResult, e
 			res.Lat.add(now.Sub(time.Unix(0, t0)))
 			lastAt = now
 		}
+		if t0 >= want.Load() {
+			once.Do(func() { close(caught) })
+		}
 	})
 	if err != nil {
-		return primResult{}, err
+		return result{}, err
 	}
-	from, end := run.window()
+	from, end := window(run.StartAt, run.Warmup, run.Duration)
 	hi.Store(end.UnixNano())
 	lo.Store(from.UnixNano())
-	written, lastKey, werr := writeUntil(ctx, w, from, end)
-	for deadline := time.Now().Add(10 * time.Second); last.Load() < lastKey && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	written, lastKey, err := writeUntil(ctx, w, from, end)
+	if err != nil {
+		stop()
+		return result{}, err
+	}
+	// The watcher closes caught if it sees lastKey after this store, and
+	// last tells whether it saw it before.
+	want.Store(lastKey)
+	if last.Load() < lastKey {
+		timeout := time.NewTimer(10 * time.Second)
+		select {
+		case <-caught:
+		case <-timeout.C:
+		case <-ctx.Done():
+		}
+		timeout.Stop()
 	}
 	stop()
-	if werr != nil {
-		return primResult{}, werr
-	}
 	if lost := written - res.Ops; lost > 0 {
 		res.Errors += lost
 		res.FirstErr = fmt.Sprintf("%d of %d writes not seen by the watch within 10s", lost, written)

@@ -24,28 +24,11 @@ type primRun struct {
 	Seed     uint64        `json:"seed"`
 }
 
-// primResult is what one row produced in one process.
-type primResult struct {
+// primReply is a client process's answer to a "prim" command: what the
+// row produced, or why it could not run.
+type primReply struct {
 	result
-	Retries int64  `json:"retries"`       // attempts lost to a conflict and made again
-	Err     string `json:"err,omitempty"` // why the row could not run
-}
-
-// newPrimResult returns an empty result.
-func newPrimResult() primResult { return primResult{result: result{Lat: newHist()}} }
-
-// fail counts a failed operation.
-func (r *primResult) fail(err error) {
-	r.Errors++
-	if r.FirstErr == "" {
-		r.FirstErr = err.Error()
-	}
-}
-
-// add merges o, measured at the same time, into r.
-func (r *primResult) add(o primResult) {
-	r.merge(o.result)
-	r.Retries += o.Retries
+	Err string `json:"err,omitempty"`
 }
 
 // primCall makes one operation of a closed-loop row and returns the
@@ -104,15 +87,16 @@ func servePrim(l *link, t any, cmd envelope) error {
 		return fmt.Errorf("this process cannot run primitives (%T)", t)
 	}
 	r, err := runPrim(pt, run)
+	reply := primReply{result: r}
 	if err != nil {
-		r = primResult{Err: err.Error()}
+		reply = primReply{Err: err.Error()}
 	}
-	l.reply("result", r)
+	l.reply("result", reply)
 	return nil
 }
 
 // runPrim runs one row on t.
-func runPrim(t primTarget, run primRun) (primResult, error) {
+func runPrim(t primTarget, run primRun) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), primTimeout(run))
 	defer cancel()
 	switch run.Kind {
@@ -132,45 +116,35 @@ func primTimeout(run primRun) time.Duration {
 		time.Duration(run.Writes)*20*time.Millisecond + time.Minute
 }
 
-// window sleeps until the run starts and returns when it measures from
-// and until.
-func (run primRun) window() (from, end time.Time) {
-	start := time.Unix(0, run.StartAt)
-	from, end = start.Add(run.Warmup), start.Add(run.Warmup+run.Duration)
-	time.Sleep(time.Until(start))
-	if now := time.Now(); now.After(from) {
-		from = now // preparing overran the warm-up
-	}
-	return from, end
-}
-
 // runLoop runs a closed-loop row: run.Clients callers, each making one
 // operation after another.
-func runLoop(ctx context.Context, t primTarget, run primRun) (primResult, error) {
+func runLoop(ctx context.Context, t primTarget, run primRun) (result, error) {
 	calls := make([]primCall, run.Clients)
 	for i := range calls {
 		call, release, err := t.caller(ctx, run, i)
 		if err != nil {
-			return primResult{}, err
+			return result{}, err
 		}
 		defer release()
 		calls[i] = call
 	}
-	from, end := run.window()
-	parts := make([]primResult, len(calls))
+	from, end := window(run.StartAt, run.Warmup, run.Duration)
+	parts := make([]result, len(calls))
 	var wg sync.WaitGroup
 	for i, call := range calls {
 		r := rand.New(rand.NewPCG(run.Seed, uint64(i)))
 		wg.Go(func() { parts[i] = loopCalls(ctx, call, r, from, end) })
 	}
 	wg.Wait()
-	return sumPrim(parts, end.Sub(from)), nil
+	total := mergeAll(parts)
+	total.Elapsed = max(end.Sub(from), 0)
+	return total, nil
 }
 
 // loopCalls calls until end, recording the calls that start at or after
 // from.
-func loopCalls(ctx context.Context, call primCall, r *rand.Rand, from, end time.Time) primResult {
-	res := newPrimResult()
+func loopCalls(ctx context.Context, call primCall, r *rand.Rand, from, end time.Time) result {
+	res := result{Lat: newHist()}
 	for {
 		t0 := time.Now()
 		if !t0.Before(end) {
@@ -190,42 +164,34 @@ func loopCalls(ctx context.Context, call primCall, r *rand.Rand, from, end time.
 	}
 }
 
-// sumPrim merges the parts of a run measured over elapsed.
-func sumPrim(parts []primResult, elapsed time.Duration) primResult {
-	total := newPrimResult()
-	for _, p := range parts {
-		total.add(p)
-	}
-	total.Elapsed = max(elapsed, 0)
-	return total
-}
-
 // runQueue runs the queue row: one producer and run.Clients consumers.
 // The producer stops when run.Backlog items wait, so that an item's time
 // from push to take is not the length of a growing queue.
-func runQueue(ctx context.Context, t primTarget, run primRun) (primResult, error) {
+func runQueue(ctx context.Context, t primTarget, run primRun) (result, error) {
 	q, err := t.queue(ctx, run.Clients)
 	if err != nil {
-		return primResult{}, err
+		return result{}, err
 	}
-	from, end := run.window()
+	from, end := window(run.StartAt, run.Warmup, run.Duration)
 	qctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
 	credits := make(chan struct{}, run.Backlog)
-	parts := make([]primResult, run.Clients+1)
+	parts := make([]result, run.Clients+1)
 	var wg sync.WaitGroup
 	wg.Go(func() { parts[0] = produce(qctx, q, credits) })
 	for c := range run.Clients {
 		wg.Go(func() { parts[c+1] = consume(qctx, q, c, credits, from, end) })
 	}
 	wg.Wait()
-	return sumPrim(parts, end.Sub(from)), nil
+	total := mergeAll(parts)
+	total.Elapsed = max(end.Sub(from), 0)
+	return total, nil
 }
 
 // produce pushes 16-byte items, the push time and a sequence number,
 // while it has credits, until ctx ends.
-func produce(ctx context.Context, q queueSide, credits chan struct{}) primResult {
-	res := newPrimResult()
+func produce(ctx context.Context, q queueSide, credits chan struct{}) result {
+	res := result{Lat: newHist()}
 	v := make([]byte, 16)
 	for seq := uint64(0); ; seq++ {
 		select {
@@ -256,8 +222,8 @@ func release(credits chan struct{}) {
 
 // consume takes items until end, recording those taken from from on and
 // the time since their push.
-func consume(ctx context.Context, q queueSide, consumer int, credits chan struct{}, from, end time.Time) primResult {
-	res := newPrimResult()
+func consume(ctx context.Context, q queueSide, consumer int, credits chan struct{}, from, end time.Time) result {
+	res := result{Lat: newHist()}
 	var buf []byte
 	for time.Now().Before(end) {
 		ok, err := q.take(ctx, consumer, &buf)

@@ -53,11 +53,7 @@ func medianOf(rs []result, f func(result) float64) float64 {
 
 // total merges the repetitions: every latency and error.
 func (c *cell) total() result {
-	t := result{Lat: newHist()}
-	for _, r := range c.reps {
-		t.merge(r)
-	}
-	return t
+	return mergeAll(c.reps)
 }
 
 // ok reports whether the cell has figures to show.

@@ -59,6 +59,7 @@ type result struct {
 	Elapsed  time.Duration `json:"elapsed"`           // the measured window
 	Lat      *hist         `json:"lat"`               // per call
 	Mallocs  uint64        `json:"mallocs,omitempty"` // ops suite: heap allocations of the calling processes
+	Retries  int64         `json:"retries,omitempty"` // primitives suite: attempts lost to a conflict and made again
 }
 
 // opsPerSec returns the throughput of r.
@@ -74,6 +75,7 @@ func (r *result) merge(o result) {
 	r.Ops += o.Ops
 	r.Calls += o.Calls
 	r.Mallocs += o.Mallocs
+	r.Retries += o.Retries
 	r.Errors += o.Errors
 	if r.FirstErr == "" {
 		r.FirstErr = o.FirstErr
@@ -83,6 +85,23 @@ func (r *result) merge(o result) {
 		r.Lat = newHist()
 	}
 	r.Lat.merge(o.Lat)
+}
+
+// mergeAll merges results run at the same time.
+func mergeAll(rs []result) result {
+	t := result{Lat: newHist()}
+	for _, r := range rs {
+		t.merge(r)
+	}
+	return t
+}
+
+// fail counts a failed operation.
+func (r *result) fail(err error) {
+	r.Errors++
+	if r.FirstErr == "" {
+		r.FirstErr = err.Error()
+	}
 }
 
 // clientMain runs a client process: it connects to its target and runs
@@ -150,13 +169,7 @@ func runWorkload(t target, w workload) (result, error) {
 		return result{}, err
 	}
 	keys := keyNames(w.Keys)
-	start := time.Unix(0, w.StartAt)
-	measure, end := start.Add(w.Warmup), start.Add(w.Warmup+w.Duration)
-	time.Sleep(time.Until(start))
-	from := measure
-	if now := time.Now(); now.After(from) {
-		from = now // preparing overran the warm-up
-	}
+	from, end := window(w.StartAt, w.Warmup, w.Duration)
 	ctx, cancel := context.WithDeadline(context.Background(), end.Add(30*time.Second))
 	defer cancel()
 	parts := make([]result, w.Workers)
@@ -166,12 +179,22 @@ func runWorkload(t target, w workload) (result, error) {
 		wg.Go(func() { parts[i] = loop(ctx, do, keys, r, from, end) })
 	}
 	wg.Wait()
-	total := result{Lat: newHist()}
-	for _, p := range parts {
-		total.merge(p)
-	}
+	total := mergeAll(parts)
 	total.Elapsed = max(end.Sub(from), 0)
 	return total, nil
+}
+
+// window sleeps until startAt (wall clock, Unix ns) and returns the
+// measuring window of a run that warms up for warmup, then measures for
+// duration: from now instead if preparing overran the warm-up.
+func window(startAt int64, warmup, duration time.Duration) (from, end time.Time) {
+	start := time.Unix(0, startAt)
+	from, end = start.Add(warmup), start.Add(warmup+duration)
+	time.Sleep(time.Until(start))
+	if now := time.Now(); now.After(from) {
+		from = now
+	}
+	return from, end
 }
 
 // loop does operations on random keys until end, recording those that
@@ -188,10 +211,7 @@ func loop(ctx context.Context, do opFunc, keys []string, r *rand.Rand, from, end
 			continue
 		}
 		if err != nil {
-			res.Errors++
-			if res.FirstErr == "" {
-				res.FirstErr = err.Error()
-			}
+			res.fail(err)
 			continue
 		}
 		res.Ops++
