@@ -17,10 +17,11 @@ import (
 // order, empty fields omitted) straight into them. Anything else (keys
 // out of order, an indefinite length, a float, a tag, an empty field, a
 // number out of its field's range, invalid UTF-8) makes them decline and
-// leave the destination as it was, and the generic decoder decides, so
-// they never accept what it rejects nor decode differently. The codec's
-// Wellformed applies the limits and the syntax rules the generic decoder
-// starts with. wiredecode_test.go checks that both agree.
+// reset the destination, and the generic decoder decides, so they never
+// accept what it rejects nor decode differently. The codec's Wellformed,
+// run first, applies the limits and the syntax rules the generic decoder
+// starts with; its MaxNestedLevels bounds how deep the readers of nested
+// ops and results recurse. wiredecode_test.go checks that both agree.
 
 // More CBOR major types (see wire.go).
 const (
@@ -28,11 +29,7 @@ const (
 	majorTag   = 6
 )
 
-// maxOpNesting bounds how deep batches and transactions nest in a message
-// read directly; deeper ones go to the generic decoder.
-const maxOpNesting = 8
-
-// unmarshalOp decodes a request into op.
+// unmarshalOp decodes a request into op, which must be zero.
 func unmarshalOp(c *ipc.Codec, b []byte, op *engine.Op) error {
 	if decodeOp(c, b, op) {
 		return nil
@@ -40,7 +37,8 @@ func unmarshalOp(c *ipc.Codec, b []byte, op *engine.Op) error {
 	return c.Unmarshal(b, op)
 }
 
-// unmarshalResult decodes a reply into res.
+// unmarshalResult decodes a reply into res, which must be zero but for
+// an empty value buffer and emptied results (see decodeResult).
 func unmarshalResult(c *ipc.Codec, b []byte, res *engine.Result) error {
 	if decodeResult(c, b, res) {
 		return nil
@@ -48,7 +46,7 @@ func unmarshalResult(c *ipc.Codec, b []byte, res *engine.Result) error {
 	return c.Unmarshal(b, res)
 }
 
-// unmarshalRecord decodes a log record into rec.
+// unmarshalRecord decodes a log record into rec, which must be zero.
 func unmarshalRecord(c *ipc.Codec, b []byte, rec *record) error {
 	if decodeRecord(c, b, rec) {
 		return nil
@@ -57,163 +55,59 @@ func unmarshalRecord(c *ipc.Codec, b []byte, rec *record) error {
 }
 
 // decodeOp decodes b into op as c.Unmarshal would, if b is an op as
-// appendOp writes it and op holds no slices, and reports whether it did.
-// Otherwise op is left as it was.
+// appendOp writes it, and reports whether it did. op must be zero, as
+// the leader's pooled request is; when it declines, op is zero again.
 func decodeOp(c *ipc.Codec, b []byte, op *engine.Op) bool {
-	var m engine.Op
-	r := wireReader{b: b}
-	if !blankOpSlices(op) || c.Wellformed(b) != nil || !r.op(&m, 0) || !r.end() {
+	if c.Wellformed(b) != nil {
 		return false
 	}
-	mergeOp(op, &m)
-	return true
+	r := wireReader{b: b}
+	if r.op(op) && r.end() {
+		return true
+	}
+	*op = engine.Op{}
+	return false
 }
 
 // decodeResult decodes b into res as c.Unmarshal would, if b is a result
-// as appendResult writes it and res holds no slices, and reports whether
-// it did. Otherwise res is left as it was.
+// as appendResult writes it, and reports whether it did. res must be
+// zero but for two slices of length 0, whose storage is reused as the
+// generic decoder reuses it: Value, a client's value buffer, and
+// Results, a batch's results, which must all be zero up to its capacity.
+// When it declines, res is back as it was.
 func decodeResult(c *ipc.Codec, b []byte, res *engine.Result) bool {
-	var m engine.Result
-	r := wireReader{b: b}
-	if !blankResultSlices(res) || c.Wellformed(b) != nil || !r.result(&m, 0) || !r.end() {
+	if c.Wellformed(b) != nil {
 		return false
 	}
-	mergeResult(res, &m)
-	return true
+	val, rs := res.Value, res.Results
+	r := wireReader{b: b}
+	if r.result(res) && r.end() {
+		return true
+	}
+	clear(rs[:cap(rs)])
+	*res = engine.Result{Value: val, Results: rs}
+	return false
 }
 
 // decodeRecord decodes b into rec as c.Unmarshal would, if b is a log
-// record as appendRecord writes it and rec holds no slices, and reports
-// whether it did. Otherwise rec is left as it was.
+// record as appendRecord writes it, and reports whether it did. rec must
+// be zero; when it declines, rec is zero again.
 func decodeRecord(c *ipc.Codec, b []byte, rec *record) bool {
-	var m record
-	r := wireReader{b: b}
-	if !blankOpSlices(&rec.Op) || !blankResultSlices(&rec.Res) || c.Wellformed(b) != nil ||
-		!r.record(&m) || !r.end() {
+	if c.Wellformed(b) != nil {
 		return false
 	}
-	mergeOp(&rec.Op, &m.Op)
-	mergeResult(&rec.Res, &m.Res)
-	return true
-}
-
-// blankOpSlices reports whether op holds no slices. The generic decoder
-// decodes into the elements a slice already has, so a destination that
-// holds some is left to it.
-func blankOpSlices(op *engine.Op) bool {
-	return op.Keys == nil && op.Values == nil && op.Ops == nil
-}
-
-// blankResultSlices reports whether res holds no slices that a message
-// read directly may set (see blankOpSlices).
-func blankResultSlices(res *engine.Result) bool {
-	return res.Keys == nil && res.Values == nil && res.Results == nil
-}
-
-// mergeOp sets the fields of dst that src, just read, holds: the generic
-// decoder sets the fields a message holds and leaves the others, and a
-// message read directly holds exactly the fields that are not empty.
-// The raw values of src, which share the message's bytes, are copied:
-// Value and Old into the storage dst has, as cbor.RawMessage does.
-func mergeOp(dst, src *engine.Op) {
-	dst.Code = src.Code // never omitted
-	pick(&dst.Table, src.Table)
-	pick(&dst.Kind, src.Kind)
-	pick(&dst.Key, src.Key)
-	dst.Value = copyRaw(dst.Value, src.Value)
-	dst.Old = copyRaw(dst.Old, src.Old)
-	if src.Keys != nil {
-		dst.Keys = src.Keys
+	r := wireReader{b: b}
+	if r.record(rec) && r.end() {
+		return true
 	}
-	if src.Values != nil {
-		dst.Values = ownRaws(src.Values)
-	}
-	pick(&dst.Index, src.Index)
-	pick(&dst.Stop, src.Stop)
-	pick(&dst.Delta, src.Delta)
-	pick(&dst.Field, src.Field)
-	pick(&dst.Reverse, src.Reverse)
-	pick(&dst.Cursor, src.Cursor)
-	pick(&dst.Limit, src.Limit)
-	pick(&dst.Client, src.Client)
-	pick(&dst.Seq, src.Seq)
-	pick(&dst.Ack, src.Ack)
-	if src.Ops != nil {
-		for i := range src.Ops {
-			ownOp(&src.Ops[i])
-		}
-		dst.Ops = src.Ops
-	}
-	pick(&dst.TTL, src.TTL)
-	pick(&dst.Version, src.Version)
-	pick(&dst.Wait, src.Wait)
-	pick(&dst.Tag, src.Tag)
-	pick(&dst.Prefix, src.Prefix)
-	pick(&dst.Now, src.Now)
-	pick(&dst.Rev, src.Rev)
-	pick(&dst.PID, src.PID)
-}
-
-// mergeResult is mergeOp for a result.
-func mergeResult(dst, src *engine.Result) {
-	pick(&dst.Err, src.Err)
-	pick(&dst.Msg, src.Msg)
-	pick(&dst.Found, src.Found)
-	dst.Value = copyRaw(dst.Value, src.Value)
-	pick(&dst.Key, src.Key)
-	if src.Keys != nil {
-		dst.Keys = src.Keys
-	}
-	if src.Values != nil {
-		dst.Values = ownRaws(src.Values)
-	}
-	pick(&dst.Int, src.Int)
-	pick(&dst.Cursor, src.Cursor)
-	if src.Results != nil {
-		for i := range src.Results {
-			ownResult(&src.Results[i])
-		}
-		dst.Results = src.Results
-	}
-	pick(&dst.Version, src.Version)
-	pick(&dst.Rev, src.Rev)
-}
-
-// ownOp copies the raw values of op, a nested op just read, and of the
-// ops it holds, so that they no longer share the message's bytes.
-func ownOp(op *engine.Op) {
-	op.Value = copyRaw(nil, op.Value)
-	op.Old = copyRaw(nil, op.Old)
-	ownRaws(op.Values)
-	for i := range op.Ops {
-		ownOp(&op.Ops[i])
-	}
-}
-
-// ownResult is ownOp for a nested result.
-func ownResult(res *engine.Result) {
-	res.Value = copyRaw(nil, res.Value)
-	ownRaws(res.Values)
-	for i := range res.Results {
-		ownResult(&res.Results[i])
-	}
-}
-
-// ownRaws replaces each of vs by a copy and returns vs.
-func ownRaws(vs []cbor.RawMessage) []cbor.RawMessage {
-	for i, v := range vs {
-		vs[i] = copyRaw(nil, v)
-	}
-	return vs
+	*rec = record{}
+	return false
 }
 
 // copyRaw returns src copied into the storage of dst, as
-// cbor.RawMessage.UnmarshalCBOR does, or dst if src is absent.
+// cbor.RawMessage.UnmarshalCBOR does.
 func copyRaw(dst, src cbor.RawMessage) cbor.RawMessage {
-	switch {
-	case src == nil:
-		return dst
-	case cap(dst) < len(src):
+	if cap(dst) < len(src) {
 		dst = make(cbor.RawMessage, len(src))
 	}
 	dst = dst[:len(src)]
@@ -221,8 +115,9 @@ func copyRaw(dst, src cbor.RawMessage) cbor.RawMessage {
 	return dst
 }
 
-// wireReader reads the items of a message in order. Raw values and
-// slices of raw values it returns share the message's bytes.
+// wireReader reads the items of a message in order into a destination
+// that holds no data (see decodeResult). What it reads shares nothing
+// with the message.
 type wireReader struct {
 	b   []byte
 	off int
@@ -235,13 +130,13 @@ func (r *wireReader) end() bool { return r.off == len(r.b) }
 func (r *wireReader) record(rec *record) bool {
 	n, ok := r.mapHead()
 	return ok && n == 2 &&
-		r.key(0) == 1 && r.op(&rec.Op, 0) &&
-		r.key(1) == 2 && r.result(&rec.Res, 0)
+		r.key(0) == 1 && r.op(&rec.Op) &&
+		r.key(1) == 2 && r.result(&rec.Res)
 }
 
-// op reads an op's map into op, which is zero. nested counts the ops it
-// is in.
-func (r *wireReader) op(op *engine.Op, nested int) bool {
+// op reads an op's map into op, which is zero. Batches and transactions
+// nest ops; Wellformed, run first, bounds how deep.
+func (r *wireReader) op(op *engine.Op) bool {
 	n, ok := r.mapHead()
 	if !ok || n == 0 || r.key(0) != 1 {
 		return false
@@ -252,7 +147,7 @@ func (r *wireReader) op(op *engine.Op, nested int) bool {
 	}
 	op.Code = engine.Code(code)
 	for k := uint64(1); n > 1; n-- {
-		if k = r.key(k); !r.opField(op, k, nested) {
+		if k = r.key(k); !r.opField(op, k) {
 			return false
 		}
 	}
@@ -260,7 +155,7 @@ func (r *wireReader) op(op *engine.Op, nested int) bool {
 }
 
 // opField reads the value of op's field k (not 1, read by op).
-func (r *wireReader) opField(op *engine.Op, k uint64, nested int) bool {
+func (r *wireReader) opField(op *engine.Op, k uint64) bool {
 	switch k {
 	case 2:
 		return r.text(&op.Table)
@@ -275,9 +170,9 @@ func (r *wireReader) opField(op *engine.Op, k uint64, nested int) bool {
 	case 6:
 		return r.raw(&op.Old)
 	case 7:
-		return r.texts(&op.Keys)
+		return array(r, &op.Keys, r.textAny)
 	case 8:
-		return r.raws(&op.Values)
+		return array(r, &op.Values, r.raw)
 	case 9:
 		return r.int(&op.Index)
 	case 10:
@@ -299,7 +194,7 @@ func (r *wireReader) opField(op *engine.Op, k uint64, nested int) bool {
 	case 19:
 		return r.uint(&op.Ack)
 	case 20:
-		return r.ops(&op.Ops, nested)
+		return array(r, &op.Ops, r.op)
 	}
 	return r.opTail(op, k)
 }
@@ -327,35 +222,19 @@ func (r *wireReader) opTail(op *engine.Op, k uint64) bool {
 	return false // 12 (Float) or unknown
 }
 
-// ops reads the ops of a batch or a transaction.
-func (r *wireReader) ops(dst *[]engine.Op, nested int) bool {
-	n := r.arrayLen()
-	if n == 0 || nested >= maxOpNesting {
-		return false
-	}
-	ops := make([]engine.Op, n)
-	for i := range ops {
-		if !r.op(&ops[i], nested+1) {
-			return false
-		}
-	}
-	*dst = ops
-	return true
-}
-
-// result reads a result's map into res, which is zero. nested counts
-// the results it is in.
-func (r *wireReader) result(res *engine.Result, nested int) bool {
+// result reads a result's map into res, which is zero. Results nest as
+// ops do.
+func (r *wireReader) result(res *engine.Result) bool {
 	n, ok := r.mapHead()
 	for k := uint64(0); ok && n > 0; n-- {
 		k = r.key(k)
-		ok = r.resultField(res, k, nested)
+		ok = r.resultField(res, k)
 	}
 	return ok
 }
 
 // resultField reads the value of res's field k.
-func (r *wireReader) resultField(res *engine.Result, k uint64, nested int) bool {
+func (r *wireReader) resultField(res *engine.Result, k uint64) bool {
 	switch k {
 	case 1:
 		code, ok := r.small(false)
@@ -370,37 +249,21 @@ func (r *wireReader) resultField(res *engine.Result, k uint64, nested int) bool 
 	case 5:
 		return r.text(&res.Key)
 	case 6:
-		return r.texts(&res.Keys)
+		return array(r, &res.Keys, r.textAny)
 	case 7:
-		return r.raws(&res.Values)
+		return array(r, &res.Values, r.raw)
 	case 8:
 		return r.int(&res.Int)
 	case 10:
 		return r.uint(&res.Cursor)
 	case 12:
-		return r.results(&res.Results, nested)
+		return array(r, &res.Results, r.result)
 	case 13:
 		return r.uint(&res.Version)
 	case 15:
 		return r.uint(&res.Rev)
 	}
 	return false // Float, Tables, Events or unknown
-}
-
-// results reads the results of a batch or a transaction.
-func (r *wireReader) results(dst *[]engine.Result, nested int) bool {
-	n := r.arrayLen()
-	if n == 0 || nested >= maxOpNesting {
-		return false
-	}
-	results := make([]engine.Result, n)
-	for i := range results {
-		if !r.result(&results[i], nested+1) {
-			return false
-		}
-	}
-	*dst = results
-	return true
 }
 
 // head reads the head of an item of definite length: its major type and
@@ -519,49 +382,44 @@ func (r *wireReader) text(s *string) bool {
 	return true
 }
 
-// texts reads a non-empty array of text strings into dst.
-func (r *wireReader) texts(dst *[]string) bool {
-	n := r.arrayLen()
-	if n == 0 {
-		return false
-	}
-	ss := make([]string, n)
-	for i := range ss {
-		b, ok := r.textBytes()
-		if !ok {
-			return false
-		}
-		ss[i] = string(b)
-	}
-	*dst = ss
-	return true
+// textAny reads a text string, empty or not, into s.
+func (r *wireReader) textAny(s *string) bool {
+	b, ok := r.textBytes()
+	*s = string(b)
+	return ok
 }
 
-// raw reads any item but a tagged one into v, sharing the message's
-// bytes. The generic decoder checks the tags in front of a raw value
-// and drops some, so those are left to it.
+// raw copies any item but a tagged one into v's storage. The generic
+// decoder checks the tags in front of a raw value and drops some, so
+// those are left to it.
 func (r *wireReader) raw(v *cbor.RawMessage) bool {
 	start := r.off
 	if start >= len(r.b) || r.b[start]>>5 == majorTag || !r.skip() {
 		return false
 	}
-	*v = r.b[start:r.off:r.off]
+	*v = copyRaw(*v, r.b[start:r.off])
 	return true
 }
 
-// raws reads a non-empty array of raw values into dst.
-func (r *wireReader) raws(dst *[]cbor.RawMessage) bool {
+// array reads a non-empty array into dst, each element with read. As
+// the generic decoder does, it reuses the storage of dst when it is
+// large enough (the elements there are zero: see decodeResult).
+func array[T any](r *wireReader, dst *[]T, read func(*T) bool) bool {
 	n := r.arrayLen()
 	if n == 0 {
 		return false
 	}
-	vs := make([]cbor.RawMessage, n)
-	for i := range vs {
-		if !r.raw(&vs[i]) {
+	s := *dst
+	if cap(s) < n {
+		s = make([]T, n)
+	}
+	s = s[:n]
+	for i := range s {
+		if !read(&s[i]) {
 			return false
 		}
 	}
-	*dst = vs
+	*dst = s
 	return true
 }
 

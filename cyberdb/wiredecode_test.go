@@ -53,22 +53,28 @@ func unmarshalAny(c *ipc.Codec, b []byte, v any) error {
 
 // agree decodes b into a fresh destination made by dst with both
 // decoders and fails unless the direct one, when it accepts b, gives
-// what the generic one gives, or, when it declines, leaves its
-// destination as it was. It reports whether the direct decoder accepted.
-// The input is overwritten after decoding, to catch values still
-// sharing it.
+// what the generic one gives, or, when it declines, resets its
+// destination so that the generic decoder then ends as on a fresh one.
+// It reports whether the direct decoder accepted. The input is
+// overwritten after decoding, to catch values still sharing it.
 func agree[T any](t testing.TB, c *ipc.Codec, b []byte, dst func() *T) bool {
 	t.Helper()
 	want, got := dst(), dst()
 	werr := c.Unmarshal(b, want)
 	in := bytes.Clone(b)
 	ok := decodeFast(c, in, got)
+	if !ok {
+		if !reflect.DeepEqual(got, dst()) {
+			t.Fatalf("declined %x but did not reset the destination:\n%+v", b, *got)
+		}
+		if gerr := c.Unmarshal(in, got); (gerr == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("declined %x, then the generic decoder gave %v, %+v\nwant %v, %+v", b, gerr, *got, werr, *want)
+		}
+	}
 	for i := range in {
 		in[i] = 0xff
 	}
 	switch {
-	case !ok && !reflect.DeepEqual(got, dst()):
-		t.Fatalf("declined %x but changed the destination:\n%+v", b, *got)
 	case ok && werr != nil:
 		t.Fatalf("accepted %x, which the generic decoder rejects: %v", b, werr)
 	case ok && !reflect.DeepEqual(got, want):
@@ -85,30 +91,11 @@ func getReply() *engine.Result {
 	return &engine.Result{Value: make(cbor.RawMessage, 0, smallValue)}
 }
 
-// usedResult is a destination holding fields already, which the
-// generic decoder leaves unless the message sets them.
-func usedResult() *engine.Result {
-	return &engine.Result{Err: engine.ErrIndex, Msg: "old", Found: true, Value: cbor.RawMessage{0x01}, Int: 7, Rev: 3, LSN: 9}
+// batchReply is the destination of a client's Batch.Run after the
+// first: the results of the last run, emptied and cleared.
+func batchReply() *engine.Result {
+	return &engine.Result{Results: make([]engine.Result, 0, 4)}
 }
-
-// slicedResult is a destination holding slices, whose elements the
-// generic decoder decodes into.
-func slicedResult() *engine.Result {
-	return &engine.Result{Keys: []string{"old"}, Values: []cbor.RawMessage{{0x01}}, Results: []engine.Result{{Found: true}, {Int: 1}}}
-}
-
-// slicedOp is slicedResult for an op.
-func slicedOp() *engine.Op {
-	return &engine.Op{Keys: []string{"old"}, Values: []cbor.RawMessage{{0x01}}, Ops: []engine.Op{{Table: "old"}, {Delta: 1}}}
-}
-
-// usedOp is usedResult for an op.
-func usedOp() *engine.Op {
-	return &engine.Op{Code: engine.OpDictDelete, Table: "old", Value: cbor.RawMessage{0x02}, Delta: -4, Prefix: true}
-}
-
-// usedRecord is usedResult for a log record.
-func usedRecord() *record { return &record{Op: *usedOp(), Res: *usedResult()} }
 
 // encodeFor returns the bytes the leader or a client sends for v: the
 // direct encoding, else the generic one.
@@ -126,7 +113,7 @@ func encodeFor(t testing.TB, v any, direct func([]byte) ([]byte, bool)) ([]byte,
 
 // TestDecode_MatchesGenericDecoder checks that the direct decoders read
 // every message the direct encoders write, as the generic decoder does,
-// into fresh and into used destinations, and decline the messages only
+// into the destinations the callers give, and decline the messages only
 // the generic encoder writes.
 func TestDecode_MatchesGenericDecoder(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
@@ -136,8 +123,6 @@ func TestDecode_MatchesGenericDecoder(t *testing.T) {
 		if agree(t, ipc.DefaultCodec, b, zero[engine.Op]()) != direct {
 			t.Fatalf("%d: op %+v: direct encoding %v, direct decoding %v", i, op, direct, !direct)
 		}
-		agree(t, ipc.DefaultCodec, b, usedOp)
-		agree(t, ipc.DefaultCodec, b, slicedOp)
 		agree(t, tightCodec, b, zero[engine.Op]())
 
 		b, direct = encodeFor(t, res, func(b []byte) ([]byte, bool) { return appendResult(b, &res) })
@@ -145,8 +130,7 @@ func TestDecode_MatchesGenericDecoder(t *testing.T) {
 			t.Fatalf("%d: result %+v: direct encoding %v, direct decoding %v", i, res, direct, !direct)
 		}
 		agree(t, ipc.DefaultCodec, b, getReply)
-		agree(t, ipc.DefaultCodec, b, usedResult)
-		agree(t, ipc.DefaultCodec, b, slicedResult)
+		agree(t, ipc.DefaultCodec, b, batchReply)
 		agree(t, tightCodec, b, zero[engine.Result]())
 
 		rec := record{Op: op, Res: res}
@@ -154,7 +138,6 @@ func TestDecode_MatchesGenericDecoder(t *testing.T) {
 		if agree(t, ipc.DefaultCodec, b, zero[record]()) != direct {
 			t.Fatalf("%d: record %+v: direct encoding %v, direct decoding %v", i, rec, direct, !direct)
 		}
-		agree(t, ipc.DefaultCodec, b, usedRecord)
 		agree(t, tightCodec, b, zero[record]())
 	}
 }
@@ -222,7 +205,8 @@ func TestDecode_CommonShapes(t *testing.T) {
 	}
 	for name, res := range commonResults(t) {
 		b, ok := appendResult(nil, &res)
-		if !ok || !agree(t, ipc.DefaultCodec, b, getReply) || !agree(t, ipc.DefaultCodec, b, zero[engine.Result]()) {
+		if !ok || !agree(t, ipc.DefaultCodec, b, getReply) || !agree(t, ipc.DefaultCodec, b, batchReply) ||
+			!agree(t, ipc.DefaultCodec, b, zero[engine.Result]()) {
 			t.Errorf("result %s: not read directly", name)
 		}
 	}
@@ -247,6 +231,40 @@ func TestDecode_ValueIntoBuffer(t *testing.T) {
 	}
 	if allocs != 0 {
 		t.Errorf("%v allocations per Get reply", allocs)
+	}
+}
+
+// TestDecode_ResultsIntoBuffer checks that a batch's results land in the
+// storage the caller gives when it is large enough, as with the generic
+// decoder.
+func TestDecode_ResultsIntoBuffer(t *testing.T) {
+	res := commonResults(t)["batch"]
+	b, _ := appendResult(nil, &res)
+	buf := make([]engine.Result, 0, len(res.Results))
+	got := engine.Result{Results: buf}
+	if !decodeResult(ipc.DefaultCodec, b, &got) {
+		t.Fatal("declined")
+	}
+	if &got.Results[0] != &buf[:1][0] || !reflect.DeepEqual(got, res) {
+		t.Fatalf("results %+v not decoded into the buffer", got.Results)
+	}
+}
+
+// TestDecode_DeepNesting checks that ops nested as deep as the codec
+// allows are read directly, and deeper ones left to the generic decoder.
+func TestDecode_DeepNesting(t *testing.T) {
+	op := engine.Op{Code: engine.OpDictSet, Table: "t", Key: "k", Value: cbor.RawMessage{0x01}}
+	for range 15 { // a map and an array a level: 31 levels of 32
+		op = engine.Op{Code: engine.OpBatch, Ops: []engine.Op{op}}
+	}
+	b, _ := appendOp(nil, &op)
+	if !agree(t, ipc.DefaultCodec, b, zero[engine.Op]()) {
+		t.Fatal("not read directly")
+	}
+	op = engine.Op{Code: engine.OpBatch, Ops: []engine.Op{op}}
+	b, _ = appendOp(nil, &op)
+	if agree(t, ipc.DefaultCodec, b, zero[engine.Op]()) {
+		t.Fatal("read directly beyond MaxNestedLevels")
 	}
 }
 
@@ -281,6 +299,7 @@ type offShape struct {
 func offShapes() []offShape {
 	op := func() any { return new(engine.Op) }
 	res := func() any { return new(engine.Result) }
+	batch := func() any { return batchReply() }
 	rec := func() any { return new(record) }
 	set := engine.Op{Code: engine.OpDictSet, Table: "t", Key: "k", Value: cbor.RawMessage{0x01}}
 	canonical, _ := appendOp(nil, &set)
@@ -292,8 +311,9 @@ func offShapes() []offShape {
 	for range 17 {
 		keys = append(keys, txt("k")...)
 	}
-	batch := engine.Op{Code: engine.OpBatch, Ops: []engine.Op{{Code: engine.OpDictUpdate, Values: []cbor.RawMessage{{0xa1, 0x01, 0x81, 0x01}}}}}
-	deep, _ := appendRecord(nil, &batch, &engine.Result{})
+	nested := engine.Op{Code: engine.OpBatch, Ops: []engine.Op{{Code: engine.OpDictUpdate, Values: []cbor.RawMessage{{0xa1, 0x01, 0x81, 0x01}}}}}
+	deep, _ := appendRecord(nil, &nested, &engine.Result{})
+	results := cat([]byte{0x82}, pairs(3, []byte{0xf5}, 8, u(2)), pairs(13, u(1)))
 	return []offShape{
 		{name: "keys out of order", into: op, b: pairs(4, txt("k"), 1, u(6), 2, txt("t"))},
 		{name: "duplicate key", into: op, b: pairs(1, u(6), 1, u(7)), wantErr: true},
@@ -340,6 +360,9 @@ func offShapes() []offShape {
 		{name: "tables", into: res, b: pairs(11, cat([]byte{0x81}, pairs(1, txt("t"), 2, u(1))))},
 		{name: "result keys out of order", into: res, b: pairs(4, u(1), 3, []byte{0xf5})},
 		{name: "found twice", into: res, b: pairs(3, []byte{0xf5}, 3, []byte{0xf5}), wantErr: true},
+		{name: "results then zero revision", into: batch, b: pairs(12, results, 15, u(0))},
+		{name: "results with an error code out of range", into: batch, b: pairs(12, cat([]byte{0x81}, pairs(1, u(300)))), wantErr: true},
+		{name: "results with a negative cursor", into: batch, b: pairs(12, cat([]byte{0x82}, pairs(3, []byte{0xf5}), pairs(10, neg(4)))), wantErr: true},
 		{name: "record without result", into: rec, b: pairs(1, canonical)},
 		{name: "record out of order", into: rec, b: pairs(2, []byte{0xa0}, 1, canonical)},
 		{name: "record with a null op", into: rec, b: pairs(1, []byte{0xf6}, 2, []byte{0xa0})},
@@ -397,12 +420,14 @@ func fuzzSeeds(f *testing.F, random func(r *rand.Rand) []byte) {
 	}
 }
 
-// fuzzAgree checks agree with both codecs and a fresh and a used
-// destination.
-func fuzzAgree[T any](t *testing.T, b []byte, used func() *T) {
+// fuzzAgree checks agree with both codecs and a zero destination and
+// the others given.
+func fuzzAgree[T any](t *testing.T, b []byte, dsts ...func() *T) {
 	for _, c := range []*ipc.Codec{ipc.DefaultCodec, tightCodec} {
 		agree(t, c, b, zero[T]())
-		agree(t, c, b, used)
+		for _, dst := range dsts {
+			agree(t, c, b, dst)
+		}
 	}
 }
 
@@ -419,8 +444,7 @@ func FuzzDecodeOp(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fuzzAgree(t, b, usedOp)
-		agree(t, ipc.DefaultCodec, b, slicedOp)
+		fuzzAgree[engine.Op](t, b)
 	})
 }
 
@@ -436,9 +460,7 @@ func FuzzDecodeResult(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fuzzAgree(t, b, usedResult)
-		agree(t, ipc.DefaultCodec, b, getReply)
-		agree(t, ipc.DefaultCodec, b, slicedResult)
+		fuzzAgree(t, b, getReply, batchReply)
 	})
 }
 
@@ -450,7 +472,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		b, _ := encodeFor(f, rec, func(b []byte) ([]byte, bool) { return appendRecord(b, &op, &res) })
 		return b
 	})
-	f.Fuzz(func(t *testing.T, b []byte) { fuzzAgree(t, b, usedRecord) })
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzAgree[record](t, b) })
 }
 
 // BenchmarkDecodeOp compares the generic and the direct decoding of a
